@@ -1,0 +1,109 @@
+# Everything runs from a project-local toolchain: .venv (Python packages
+# pinned in requirements.txt, plus the kubesim simulator) and
+# build/collections (this collection, copied from the work tree, plus
+# kubernetes.core).
+#
+#   make demo   deploy the sample platform on a simulated cluster and print it
+#   make test   lint, sanity, pytest and molecule
+#
+# Both set everything up first; the setup steps are targets of their own.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+
+PYTHON ?= python3.11
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+BIN := $(VENV)/bin
+COLLECTIONS := $(ROOT)/build/collections
+COLLECTION_DIR := $(COLLECTIONS)/ansible_collections/cxpe/rollout
+DEMO_DIR := $(ROOT)/.demo
+# Simulated seconds per real second in the demo: pods start within
+# milliseconds, so the demo's time goes to Ansible itself.
+DEMO_TIME_SCALE ?= 200
+APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_FORCE_COLOR ?= false
+export ANSIBLE_NOCOWS := 1
+# The inventory's hosts are the controller itself; no host keys to check.
+export ANSIBLE_HOST_KEY_CHECKING := false
+
+.PHONY: all setup venv collection kubectl test-tools lint sanity pytest molecule test demo clean
+
+all: test
+
+setup: venv collection kubectl
+
+# ---------------------------------------------------------------- setup ----
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt tests/kubesim/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ./tests/kubesim
+	touch $@
+
+# The collection tree holds the git-tracked files and the untracked ones that
+# are not ignored, so work in progress is tested too; the simulator is not
+# part of the collection. Files deleted from the work tree but still tracked
+# are skipped (--ignore-failed-read). kubernetes.core is linked beside the
+# collection because ansible-test only resolves dependencies within its tree.
+# ansible-test lists a collection's files with git when it sits in a git work
+# tree, and would find this repository's, where build/ is ignored; the copy
+# gets a repository of its own (nothing committed: ansible-test also lists
+# untracked files). For the same reason the tree is not under a dot-directory.
+collection: venv
+	rm -rf $(COLLECTION_DIR)
+	mkdir -p $(COLLECTION_DIR)
+	git ls-files -z --cached --others --exclude-standard \
+		| grep -zv '^tests/kubesim/' \
+		| tar --null --ignore-failed-read -T - -cf - \
+		| tar -xf - -C $(COLLECTION_DIR)
+	git -C $(COLLECTION_DIR) init --quiet
+	ln -sfn "$$($(BIN)/python -c 'import ansible_collections.kubernetes as k; print(k.__path__[0])')" \
+		$(COLLECTIONS)/ansible_collections/kubernetes
+
+# Debian packages, installed only when their command is missing: kubectl for
+# everything, then what the tests alone need: prometheus for the metric
+# gates and shellcheck for the sanity test of the shell scripts. The package
+# lists already on the machine are tried first, refreshed only when that
+# fails. --no-install-recommends keeps prometheus from pulling in exporters.
+ensure = command -v $(1) >/dev/null || { $(APT_GET) install -y --no-install-recommends $(2) \
+	|| { $(APT_GET) update && $(APT_GET) install -y --no-install-recommends $(2); }; }
+
+kubectl:
+	$(call ensure,kubectl,kubernetes-client)
+
+test-tools:
+	$(call ensure,prometheus,prometheus)
+	$(call ensure,shellcheck,shellcheck)
+
+# ---------------------------------------------------------------- tests ----
+
+# Playbooks name the collection's roles by FQCN, so lint needs it installed.
+lint: collection
+	ansible-lint
+
+sanity: collection test-tools
+	cd $(COLLECTION_DIR) && $(ROOT)/tests/sanity/run.sh
+
+pytest: setup
+	pytest tests
+
+molecule: setup
+	molecule test --all
+
+# The stages run in this order and the first failure stops the run.
+test: setup test-tools lint sanity pytest molecule
+
+# ----------------------------------------------------------------- demo ----
+
+demo: setup
+	$(ROOT)/tools/demo.sh $(DEMO_DIR) $(DEMO_TIME_SCALE)
+
+clean:
+	rm -rf $(VENV) build $(DEMO_DIR) .pytest_cache

@@ -1,0 +1,161 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cxpe.rollout maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The deploy_platform playbook against kubesim, through ansible-playbook and kubectl."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+COLLECTIONS = os.path.join(ROOT, "build", "collections")
+INVENTORY = os.path.join(ROOT, "inventories", "demo")
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+RECAP = re.compile(r"^localhost\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=\d+\s+failed=(?P<failed>\d+)", re.M)
+# Simulated seconds per real second: pods start in milliseconds.
+TIME_SCALE = 100
+KINDS = "namespaces,priorityclasses,deployments,services"
+
+
+def catalog():
+    with open(os.path.join(ROOT, "data", "service_catalog.yml"), encoding="utf-8") as stream:
+        return yaml.safe_load(stream)
+
+
+def run_playbook(environment, playbook, *args):
+    env = dict(environment, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    result = subprocess.run(
+        [ANSIBLE_PLAYBOOK, "-i", INVENTORY, playbook] + list(args),
+        env=env, capture_output=True, text=True, timeout=900, check=False,
+    )
+    recap = RECAP.search(result.stdout)
+    counts = dict((key, int(value)) for key, value in recap.groupdict().items()) if recap else {}
+    return result, counts
+
+
+def deploy(simulator, *args):
+    result, counts = run_playbook(simulator.env, "cxpe.rollout.deploy_platform", *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result, counts
+
+
+def objects(simulator, kinds=KINDS):
+    return json.loads(simulator.kubectl("get", kinds, "--all-namespaces", "-o", "json").stdout)["items"]
+
+
+def resource_versions(simulator):
+    return dict(
+        ((item["kind"], item["metadata"].get("namespace"), item["metadata"]["name"]), item["metadata"]["resourceVersion"])
+        for item in objects(simulator)
+    )
+
+
+def deployment_ready(item):
+    status = item.get("status", {})
+    replicas = item["spec"]["replicas"]
+    return (
+        status.get("observedGeneration") == item["metadata"]["generation"]
+        and (status.get("readyReplicas") or 0) == replicas
+        and (status.get("updatedReplicas") or 0) == replicas
+    )
+
+
+def test_the_whole_platform_is_deployed_ready_in_order_and_idempotently(kubesim_factory):
+    simulator = kubesim_factory(time_scale=TIME_SCALE)
+    first, counts = deploy(simulator)
+    assert counts["changed"] > 0
+
+    groups = catalog()["groups"]
+    expected = set()
+    for group in groups:
+        for service in group["services"]:
+            namespace = service.get("namespace", group["namespaces"][0])
+            if group["strategy"] == "blue_green":
+                expected.update((namespace, service["name"] + suffix) for suffix in ("-blue", "-green"))
+            else:
+                expected.add((namespace, service["name"]))
+    deployments = objects(simulator, "deployments")
+    assert set((item["metadata"]["namespace"], item["metadata"]["name"]) for item in deployments) == expected
+    not_ready = [item["metadata"]["name"] for item in deployments if not deployment_ready(item)]
+    assert not_ready == []
+
+    # Each step was applied only after the previous one was Ready.
+    steps = re.findall(r"^TASK \[cxpe\.rollout\.platform_deploy : (Apply|Wait)\D+(\d+)\]", first.stdout, re.M)
+    assert steps == [(verb, step) for step in ("2", "3", "4", "5", "6", "7", "8", "9") for verb in ("Apply", "Wait")]
+
+    assert deploy(simulator)[1]["changed"] == 0
+    assert deploy(simulator, "--check")[1]["changed"] == 0
+
+
+def timestamp(value):
+    return datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+
+
+def available_since(item):
+    (condition,) = [entry for entry in item["status"]["conditions"] if entry["type"] == "Available"]
+    assert condition["status"] == "True"
+    return timestamp(condition["lastTransitionTime"])
+
+
+def test_a_step_starts_once_the_previous_one_is_ready(kubesim_factory):
+    # Pods take 2 real seconds to become ready, long enough to show in the
+    # API's second-resolution timestamps.
+    ready_after = 2
+    simulator = kubesim_factory(time_scale=TIME_SCALE)
+    deploy(simulator, "-e", json.dumps({
+        "platform_deploy_groups": ["gauth", "tenant"],
+        "platform_deploy_pod_annotations": {"kubesim.cxpe.io/ready-after": str(ready_after * TIME_SCALE)},
+    }))
+    deployments = dict((item["metadata"]["name"], item) for item in objects(simulator, "deployments"))
+    gauth = [deployments[name] for name in ("gauth-auth", "gauth-environment", "gauth-ui")]
+    gauth_ready = max(available_since(item) for item in gauth)
+    tenant_created = timestamp(deployments["tenant-service"]["metadata"]["creationTimestamp"])
+    assert tenant_created >= gauth_ready
+    # The pods of a step start together rather than one Deployment after the other.
+    gauth_created = min(timestamp(item["metadata"]["creationTimestamp"]) for item in gauth)
+    assert (gauth_ready - gauth_created).total_seconds() < 2 * ready_after
+
+
+@pytest.mark.parametrize("seeded", [False, True], ids=["empty cluster", "namespaces and priority classes exist"])
+def test_check_mode_reports_changes_and_makes_none(kubesim_factory, tmp_path, seeded):
+    seeds = []
+    if seeded:
+        seeds.append(str(tmp_path / "foundation.yml"))
+        render = run_playbook(os.environ, "cxpe.rollout.render_foundation", "-e", "render_foundation_dest=" + seeds[0])[0]
+        assert render.returncode == 0, render.stdout + render.stderr
+    simulator = kubesim_factory(time_scale=TIME_SCALE, seeds=seeds)
+    before = resource_versions(simulator)
+
+    result, counts = deploy(simulator, "--check", "--diff", "-e", json.dumps({"platform_deploy_groups": ["gauth", "iwd"]}))
+    assert counts["changed"] > 0
+    assert resource_versions(simulator) == before
+    if not seeded:
+        assert "Would also create, in namespaces that do not exist yet: Deployment iwddm/iwd-datamart" in result.stdout
+
+
+@pytest.mark.parametrize("extra_vars, message", [
+    ({"platform_deploy_groups": ["gauth", "nope"]}, "unknown service group(s): nope; the catalog has: designer, gws"),
+    ({"platform_deploy_version": "9.0+1"}, "version '9.0+1' of service gauth-auth is not a valid label value"),
+    ({"platform_deploy_versions": {"gws-chat": "2"}, "platform_deploy_groups": ["gauth"]},
+     "versions given for services that are not deployed: gws-chat"),
+])
+def test_bad_input_fails_clearly_and_changes_nothing(kubesim_factory, extra_vars, message):
+    simulator = kubesim_factory(time_scale=TIME_SCALE)
+    deploy(simulator, "-e", json.dumps({"platform_deploy_groups": ["gauth"]}))
+    before = resource_versions(simulator)
+
+    result, counts = run_playbook(simulator.env, "cxpe.rollout.deploy_platform", "-e", json.dumps(extra_vars))
+    assert result.returncode != 0
+    assert counts["failed"] == 1 and counts["changed"] == 0
+    assert message in result.stdout
+    assert resource_versions(simulator) == before

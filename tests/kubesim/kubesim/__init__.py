@@ -1,0 +1,1 @@
+"""kubesim: a Kubernetes API server simulator that real clients cannot tell from a cluster."""

@@ -1,0 +1,155 @@
+"""Decoding checks: the shape of a request body, and the fields its kind does not have.
+
+A real server decodes into typed structs. A value of the wrong shape (a string where a list of
+ports belongs) fails decoding: 400 whatever the request asks. An unknown field is rejected with
+``fieldValidation=Strict`` (what kubectl sends), dropped with a warning with ``Warn`` (the
+default), dropped silently with ``Ignore``. This module knows the structures people write by
+hand (object metadata, workloads, pod templates, containers, Services, budgets, ConfigMaps,
+Secrets) and leaves the insides of the others unchecked.
+"""
+
+from dataclasses import dataclass, field
+
+from .. import resources
+from ..errors import BadRequest
+
+
+@dataclass(frozen=True)
+class Struct:
+    """A JSON object with these field names; ``children`` describe the values of some of them."""
+
+    names: frozenset
+    children: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ListOf:
+    item: object
+
+
+# A map of string keys to string values (labels, selectors, ConfigMap data).
+STRING_MAP = "map[string]string"
+
+
+def _struct(names, **children):
+    return Struct(frozenset(names.split()), children)
+
+
+_METADATA = _struct(
+    "name generateName namespace selfLink uid resourceVersion generation creationTimestamp deletionTimestamp "
+    "deletionGracePeriodSeconds labels annotations ownerReferences finalizers managedFields",
+    labels=STRING_MAP, annotations=STRING_MAP, finalizers=ListOf(str),
+)
+_CONTAINER = _struct(
+    "name image command args workingDir ports envFrom env resources resizePolicy restartPolicy volumeMounts volumeDevices "
+    "livenessProbe readinessProbe startupProbe lifecycle terminationMessagePath terminationMessagePolicy imagePullPolicy "
+    "securityContext stdin stdinOnce tty",
+    ports=ListOf(_struct("name hostPort containerPort protocol hostIP")), env=ListOf(_struct("name value valueFrom")),
+    command=ListOf(str), args=ListOf(str),
+)
+_POD_SPEC = _struct(
+    "volumes initContainers containers ephemeralContainers restartPolicy terminationGracePeriodSeconds activeDeadlineSeconds "
+    "dnsPolicy nodeSelector serviceAccountName serviceAccount automountServiceAccountToken nodeName hostNetwork hostPID hostIPC "
+    "shareProcessNamespace securityContext imagePullSecrets hostname subdomain affinity schedulerName tolerations hostAliases "
+    "priorityClassName priority dnsConfig readinessGates runtimeClassName enableServiceLinks preemptionPolicy overhead "
+    "topologySpreadConstraints setHostnameAsFQDN os hostUsers schedulingGates resourceClaims resources",
+    containers=ListOf(_CONTAINER), initContainers=ListOf(_CONTAINER), nodeSelector=STRING_MAP,
+)
+_LABEL_SELECTOR = _struct("matchLabels matchExpressions", matchLabels=STRING_MAP)
+_TEMPLATE = _struct("metadata spec", metadata=_METADATA, spec=_POD_SPEC)
+_WORKLOAD = "replicas selector template minReadySeconds revisionHistoryLimit"
+_WORKLOAD_CHILDREN = {"selector": _LABEL_SELECTOR, "template": _TEMPLATE}
+_SERVICE_SPEC = _struct(
+    "ports selector clusterIP clusterIPs type externalIPs sessionAffinity loadBalancerIP loadBalancerSourceRanges externalName "
+    "externalTrafficPolicy healthCheckNodePort publishNotReadyAddresses sessionAffinityConfig ipFamilies ipFamilyPolicy "
+    "allocateLoadBalancerNodePorts loadBalancerClass internalTrafficPolicy trafficDistribution",
+    ports=ListOf(_struct("name protocol appProtocol port targetPort nodePort")), selector=STRING_MAP,
+)
+_SPECS = {
+    resources.DEPLOYMENTS.key: _struct(f"{_WORKLOAD} strategy paused progressDeadlineSeconds", **_WORKLOAD_CHILDREN),
+    resources.REPLICASETS.key: _struct(_WORKLOAD, **_WORKLOAD_CHILDREN),
+    resources.STATEFULSETS.key: _struct(f"{_WORKLOAD} volumeClaimTemplates serviceName podManagementPolicy updateStrategy "
+                                        "persistentVolumeClaimRetentionPolicy ordinals", **_WORKLOAD_CHILDREN),
+    resources.PODS.key: _POD_SPEC,
+    resources.SERVICES.key: _SERVICE_SPEC,
+    resources.PDBS.key: _struct("minAvailable maxUnavailable selector unhealthyPodEvictionPolicy", selector=_LABEL_SELECTOR),
+}
+_TOP_LEVEL = {
+    resources.by_path("", "v1", "configmaps").key: _struct("data binaryData immutable", data=STRING_MAP, binaryData=STRING_MAP),
+    resources.by_path("", "v1", "secrets").key: _struct("data stringData type immutable", data=STRING_MAP, stringData=STRING_MAP),
+    resources.by_path("", "v1", "serviceaccounts").key: _struct("secrets imagePullSecrets automountServiceAccountToken"),
+    resources.by_path("scheduling.k8s.io", "v1", "priorityclasses").key: _struct("value globalDefault description preemptionPolicy"),
+}
+_ALWAYS = frozenset({"apiVersion", "kind", "metadata"})
+
+
+def structure_of(rtype):
+    """The structure of a whole object of this kind; only its metadata is known for kinds without one here."""
+    if rtype.key in _SPECS:
+        return Struct(_ALWAYS | {"spec", "status"}, {"metadata": _METADATA, "spec": _SPECS[rtype.key]})
+    if rtype.key in _TOP_LEVEL:
+        extra = _TOP_LEVEL[rtype.key]
+        return Struct(_ALWAYS | extra.names, {"metadata": _METADATA, **extra.children})
+    return None
+
+
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "bool", int: "number", float: "number", type(None): "null"}
+
+
+def _mismatch(value, expected, path):
+    return f"json: cannot unmarshal {_JSON_TYPES.get(type(value), 'value')} into Go struct field {path} of type {expected}"
+
+
+@dataclass
+class Findings:
+    unknown: list = field(default_factory=list)  # (holder, key, path)
+    malformed: list = field(default_factory=list)  # messages
+
+
+def _inspect(value, shape, path, findings):
+    if value is None:
+        return
+    if shape == STRING_MAP:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            findings.malformed.append(_mismatch(value, STRING_MAP, path))
+    elif shape is str:
+        if not isinstance(value, str):
+            findings.malformed.append(_mismatch(value, "string", path))
+    elif isinstance(shape, ListOf):
+        if not isinstance(value, list):
+            findings.malformed.append(_mismatch(value, "array", path))
+            return
+        for index, item in enumerate(value):
+            _inspect(item, shape.item, f"{path}[{index}]", findings)
+    elif not isinstance(value, dict):
+        findings.malformed.append(_mismatch(value, "object", path))
+    else:
+        prefix = f"{path}." if path else ""
+        findings.unknown += [(value, key, f"{prefix}{key}") for key in value if key not in shape.names]
+        for key, child in shape.children.items():
+            _inspect(value.get(key), child, f"{prefix}{key}", findings)
+
+
+def inspect(rtype, obj):
+    findings = Findings()
+    shape = structure_of(rtype)
+    if shape is None:
+        _inspect(obj.get("metadata"), _METADATA, "metadata", findings)
+    else:
+        _inspect(obj, shape, "", findings)
+    return findings
+
+
+def decode_checks(rtype, obj, strict):
+    """Reject a body of the wrong shape, and unknown fields when ``strict``; otherwise drop the unknown
+    fields and return a warning for each."""
+    findings = inspect(rtype, obj)
+    cannot = f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}'
+    if findings.malformed:
+        raise BadRequest(f"{cannot}: {findings.malformed[0]}")
+    if strict and findings.unknown:
+        listed = ", ".join(f'unknown field "{path}"' for _, _, path in findings.unknown)
+        raise BadRequest(f"{cannot}: strict decoding error: {listed}")
+    for holder, key, _ in findings.unknown:
+        holder.pop(key, None)
+    return [f'unknown field "{path}"' for _, _, path in findings.unknown]

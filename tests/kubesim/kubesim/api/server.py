@@ -1,0 +1,197 @@
+"""The HTTP side of the API server: HTTP/1.1 with keep-alive, JSON bodies, chunked watch streams.
+
+Every failure becomes a Status body with its code; an unexpected one is a 500 and the server
+keeps serving.
+"""
+
+import json
+import logging
+import select
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from ..errors import ApiError, BadRequest
+from .rest import BOOKMARK_INTERVAL_SECONDS, Api, Request, WatchStream
+
+LOG = logging.getLogger("kubesim.api")
+# How often a quiet watch checks that its client is still there.
+WATCH_POLL_SECONDS = 0.5
+MAX_BODY_BYTES = 3 * 1024 * 1024
+SHUTDOWN_POLL_SECONDS = 0.05
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address, api):
+        super().__init__(address, _Handler)
+        self.api = api
+        self.stopping = threading.Event()
+
+    def handle_error(self, request, client_address):
+        """A client that goes away mid-request is routine; anything else is logged."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            LOG.exception("request from %s failed", client_address)
+
+
+def _encode(body):
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+
+def _client_gone(connection):
+    """True when the peer closed its end (readable with nothing to read)."""
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "kubesim"
+    # Headers and body go out as separate writes; without this, Nagle's algorithm and delayed ACKs add 40 ms per response.
+    disable_nagle_algorithm = True
+
+    def do_GET(self):  # noqa: N802 (the names http.server dispatches to)
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        LOG.debug("%s %s", self.address_string(), format % args)
+
+    # ---------------------------------------------------------------- request
+
+    def _read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise ApiError("Request entity too large: limit is 3145728", code=413, reason="RequestEntityTooLarge")
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked(self):
+        chunks = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _request(self):
+        url = urllib.parse.urlsplit(self.path)
+        query = {key: values[-1] for key, values in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        return Request(self.command, urllib.parse.unquote(url.path), query, headers, self._read_body())
+
+    def _dispatch(self):
+        try:
+            try:
+                request = self._request()
+            except ValueError as exc:
+                raise BadRequest(f"malformed request: {exc}") from exc
+            response = self.server.api.handle(request)
+        except ApiError as exc:
+            self._send(exc.code, exc.status())
+            return
+        except Exception as exc:  # pylint: disable=broad-except
+            LOG.exception("%s %s failed", self.command, self.path)
+            self._send(500, ApiError(f"Internal error occurred: {exc}").status())
+            return
+        if isinstance(response, WatchStream):
+            self._stream(response)
+        else:
+            self._send(response.code, response.body, response.content_type, request.warnings)
+
+    # ---------------------------------------------------------------- response
+
+    def _send(self, code, body, content_type="application/json", warnings=()):
+        payload = _encode(body)
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        for warning in warnings:
+            self.send_header("Warning", '299 - "' + warning.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def _chunk(self, data):
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _stream(self, stream):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        try:
+            for event_type, obj in stream.events:
+                self._chunk(_encode(stream.render(event_type, obj)) + b"\n")
+            if stream.watch is not None:
+                self._follow(stream)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+        finally:
+            if stream.watch is not None:
+                stream.watch.close()
+
+    def _follow(self, stream):
+        deadline = time.monotonic() + stream.timeout
+        next_bookmark = time.monotonic() + BOOKMARK_INTERVAL_SECONDS
+        while not self.server.stopping.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            event = stream.watch.next(timeout=min(WATCH_POLL_SECONDS, remaining))
+            if event is not None:
+                self._chunk(_encode(stream.render(*event)) + b"\n")
+                continue
+            if _client_gone(self.connection):
+                self.close_connection = True
+                return
+            if stream.bookmarks and time.monotonic() >= next_bookmark:
+                bookmark = stream.bookmark()
+                # Read before looking at the queue: if it is empty, every event up to that version has gone out.
+                if stream.watch.events.empty():
+                    self._chunk(_encode(stream.render("BOOKMARK", bookmark)) + b"\n")
+                next_bookmark = time.monotonic() + BOOKMARK_INTERVAL_SECONDS
+
+
+class ApiServer:
+    """The API server on ``host:port`` (port 0: a free one, see ``.port``)."""
+
+    def __init__(self, store, clock, host, port):
+        self.clock = clock
+        self._httpd = _Server((host, port), Api(store, lambda: f"{host}:{self.port}"))
+        # serve_forever checks for shutdown this often: a short interval makes stop() (and each test's teardown) quick.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+                                        name="kubesim-api", daemon=True)
+
+    @property
+    def port(self):
+        return self._httpd.server_address[1]
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        self._httpd.stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)

@@ -1,0 +1,105 @@
+"""``kubesim serve``: the API server, its controllers and the traffic model in one process."""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+import yaml
+
+from . import seeds
+from .api.admission import admit
+from .api.bootstrap import bootstrap
+from .api.disruption import DisruptionController
+from .api.server import ApiServer
+from .clock import Clock
+from .controllers import build_controllers
+from .engine import Engine
+from .store import Store
+from .traffic import MetricsServer, TrafficModel
+
+HOST = "127.0.0.1"
+
+
+def kubeconfig(server_url, context="kubesim"):
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": context, "cluster": {"server": server_url}}],
+        "users": [{"name": context, "user": {"token": "kubesim"}}],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": context, "namespace": "default"}}],
+        "current-context": context,
+        "preferences": {},
+    }
+
+
+def write_kubeconfig(path, server_url, context):
+    """Write atomically so a reader that sees the file sees all of it (and the server is up)."""
+    temporary = f"{path}.tmp{os.getpid()}"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(kubeconfig(server_url, context), handle, sort_keys=False)
+    os.replace(temporary, path)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="kubesim", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the Kubernetes API until SIGTERM/SIGINT")
+    serve.add_argument("--port", type=int, required=True, help="API port on 127.0.0.1 (0 picks a free one)")
+    serve.add_argument("--kubeconfig", required=True, help="where to write a kubeconfig for this server")
+    serve.add_argument("--context", default="kubesim", help="context/cluster/user name in the kubeconfig")
+    serve.add_argument("--metrics-port", type=int, help="serve traffic counters as Prometheus text on this port")
+    serve.add_argument("--seed", action="append", default=[], help="multi-document YAML file of objects to load (repeatable)")
+    serve.add_argument("--time-scale", type=float, default=1.0, help="simulated seconds per real second (default 1)")
+    serve.add_argument("--nodes", type=int, default=3, help="number of simulated nodes (default 3)")
+    serve.add_argument("--log-level", default="WARNING")
+    return parser.parse_args(argv)
+
+
+def serve(args):
+    logging.basicConfig(level=args.log_level.upper(), format="kubesim %(levelname)s %(name)s: %(message)s")
+    clock = Clock(args.time_scale)
+    store = Store(clock)
+    store.admission = admit
+    bootstrap(store)
+    engine = Engine(store)
+    for controller in build_controllers(store, clock, nodes=args.nodes):
+        engine.add(controller)
+    engine.add(DisruptionController(store))
+    traffic = TrafficModel(store, clock)
+    engine.add(traffic)
+    try:
+        count = seeds.load(store, args.seed)
+    except (OSError, yaml.YAMLError, seeds.SeedError) as exc:
+        print(f"kubesim: cannot load seed: {exc}", file=sys.stderr)
+        return 2
+    api = ApiServer(store, clock, HOST, args.port)
+    metrics = MetricsServer(traffic, HOST, args.metrics_port) if args.metrics_port is not None else None
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    engine.start()
+    api.start()
+    if metrics:
+        metrics.start()
+    server_url = f"http://{HOST}:{api.port}"
+    write_kubeconfig(args.kubeconfig, server_url, args.context)
+    metrics_note = f", metrics on http://{HOST}:{metrics.port}/metrics" if metrics else ""
+    print(f"kubesim: serving {server_url}{metrics_note}; {count} seed objects; time scale {clock.time_scale:g}", flush=True)
+    stopped.wait()
+    api.stop()
+    if metrics:
+        metrics.stop()
+    engine.stop()
+    return 0
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    return serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""The simulated nodes and the scheduler that places pods on them."""
+
+from .. import resources
+from ..selectors import matches
+from .meta import find_condition, is_deleting, labels, mutate_if_changed, name_of, namespace_of, try_write
+from .pods import TERMINAL_PHASES, phase
+
+NODE_POOL_LABEL = "cxpe.io/node-pool"
+NODE_POOLS = ("general", "realtime")
+KUBELET_VERSION = "v1.32.4"
+_TAINT_EFFECTS_THAT_BLOCK = ("NoSchedule", "NoExecute")
+_UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+
+
+def node_name(index):
+    return f"kubesim-node-{index}"
+
+
+def node_host_ip(index):
+    return f"172.18.0.{index + 1}"
+
+
+def node_pod_cidr(index):
+    return f"10.244.{index}.0/24"
+
+
+def new_node(index, created_at):
+    """Node ``index`` (from 1) as its kubelet registers it: Ready, with capacity and addresses."""
+    name = node_name(index)
+    capacity = {"cpu": "8", "memory": "32863636Ki", "pods": "110", "ephemeral-storage": "102626232Ki", "hugepages-2Mi": "0"}
+    allocatable = dict(capacity, memory="32761236Ki", **{"ephemeral-storage": "94580335255"})
+    healthy = [
+        ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+        ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+        ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+    ]
+    conditions = [
+        {"type": kind, "status": "False", "reason": reason, "message": message,
+         "lastHeartbeatTime": created_at, "lastTransitionTime": created_at}
+        for kind, reason, message in healthy
+    ]
+    conditions.append({"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
+                       "lastHeartbeatTime": created_at, "lastTransitionTime": created_at})
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": {
+                "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64",
+                "topology.kubernetes.io/zone": f"zone-{'abc'[(index - 1) % 3]}",
+                NODE_POOL_LABEL: NODE_POOLS[(index - 1) % len(NODE_POOLS)],
+            },
+            "annotations": {"node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true"},
+        },
+        "spec": {"podCIDR": node_pod_cidr(index), "podCIDRs": [node_pod_cidr(index)], "providerID": f"kubesim://{name}"},
+        "status": {
+            "capacity": capacity,
+            "allocatable": allocatable,
+            "conditions": conditions,
+            "addresses": [{"type": "InternalIP", "address": node_host_ip(index)}, {"type": "Hostname", "address": name}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {
+                "architecture": "amd64", "operatingSystem": "linux", "osImage": "Debian GNU/Linux 12 (bookworm)",
+                "kernelVersion": "6.1.0-kubesim", "containerRuntimeVersion": "containerd://1.7.24",
+                "kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION,
+                "machineID": f"{index:032x}", "systemUUID": f"00000000-0000-0000-0000-{index:012x}", "bootID": f"{index:08x}-b007",
+            },
+        },
+    }
+
+
+def unschedulable_taint_synced(now):
+    """A change giving a cordoned node the ``node.kubernetes.io/unschedulable`` taint, and taking it from an uncordoned one."""
+    def change(target):
+        spec = target.setdefault("spec", {})
+        others = [t for t in spec.get("taints") or [] if t.get("key") != _UNSCHEDULABLE_TAINT]
+        current = next((t for t in spec.get("taints") or [] if t.get("key") == _UNSCHEDULABLE_TAINT), None)
+        if spec.get("unschedulable"):
+            others.append(current or {"key": _UNSCHEDULABLE_TAINT, "effect": "NoSchedule", "timeAdded": now})
+        if others:
+            spec["taints"] = others
+        else:
+            spec.pop("taints", None)
+    return change
+
+
+class NodeController:
+    """Keeps the simulated nodes registered, as their kubelets would (a deleted node re-registers), and
+    taints cordoned ones, as the node lifecycle controller does."""
+
+    def __init__(self, store, clock, count):
+        self.store = store
+        self.clock = clock
+        self.count = count
+
+    def reconcile(self):
+        nodes = {name_of(node): node for node in self.store.list(resources.NODES)[0]}
+        for index in range(1, self.count + 1):
+            if node_name(index) not in nodes:
+                try_write(self.store.create, resources.NODES, new_node(index, self.clock.timestamp()))
+        for node in nodes.values():
+            mutate_if_changed(self.store, resources.NODES, node, unschedulable_taint_synced(self.clock.timestamp()))
+        return None
+
+
+def node_is_ready(node):
+    condition = find_condition((node.get("status") or {}).get("conditions"), "Ready")
+    return condition is not None and condition.get("status") == "True"
+
+
+def _tolerates(tolerations, taint):
+    for toleration in tolerations:
+        if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
+            continue
+        if toleration.get("operator") == "Exists" and (not toleration.get("key") or toleration["key"] == taint.get("key")):
+            return True
+        if toleration.get("key") == taint.get("key") and toleration.get("value", "") == taint.get("value", ""):
+            return True
+    return False
+
+
+def _node_selector_terms_match(terms, node_labels):
+    """Required node affinity: any term matches when all its expressions do (fields are not modelled)."""
+    if not terms:
+        return True
+    return any(
+        matches([(e["key"], e["operator"], tuple(e.get("values") or ())) for e in term.get("matchExpressions") or []
+                 if e.get("operator") in ("In", "NotIn", "Exists", "DoesNotExist")], node_labels)
+        for term in terms
+    )
+
+
+def unfit_reason(pod, node):
+    """Why ``pod`` cannot run on ``node`` (the scheduler's filter plugins), or None if it can."""
+    spec = pod.get("spec") or {}
+    node_labels = labels(node)
+    taints = list((node.get("spec") or {}).get("taints") or [])
+    if (node.get("spec") or {}).get("unschedulable"):
+        taints.append({"key": _UNSCHEDULABLE_TAINT, "effect": "NoSchedule"})
+    tolerations = spec.get("tolerations") or []
+    if not node_is_ready(node):
+        return "node(s) were not ready"
+    blocking = [t for t in taints if t.get("effect") in _TAINT_EFFECTS_THAT_BLOCK and not _tolerates(tolerations, t)]
+    if blocking:
+        if blocking[0].get("key") == _UNSCHEDULABLE_TAINT:
+            return "node(s) were unschedulable"
+        return f"node(s) had untolerated taint {{{blocking[0].get('key')}: {blocking[0].get('value', '')}}}"
+    selector = spec.get("nodeSelector") or {}
+    affinity = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms")
+    if any(node_labels.get(k) != v for k, v in selector.items()) or not _node_selector_terms_match(affinity, node_labels):
+        return "node(s) didn't match Pod's node affinity/selector"
+    return None
+
+
+def unschedulable_message(reasons, node_count):
+    """The scheduler's FailedScheduling summary: ``0/3 nodes are available: 3 node(s) ...``."""
+    counts = {}
+    for reason in reasons:
+        counts[reason] = counts.get(reason, 0) + 1
+    details = ", ".join(f"{count} {reason}" for reason, count in sorted(counts.items()))
+    return (f"0/{node_count} nodes are available: {details}. preemption: 0/{node_count} nodes are available: "
+            f"{node_count} Preemption is not helpful for scheduling.")
+
+
+def _scheduled_condition(status, reason, message, now):
+    condition = {"type": "PodScheduled", "status": "False" if reason else "True", "lastProbeTime": None, "lastTransitionTime": now}
+    if reason:
+        condition.update(reason=reason, message=message)
+    current = find_condition(status.get("conditions"), "PodScheduled")
+    if current is not None and current.get("status") == condition["status"]:
+        condition["lastTransitionTime"] = current.get("lastTransitionTime", now)
+    others = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
+    status["conditions"] = others + [condition]
+
+
+class Scheduler:
+    """Binds each pending pod to the least loaded node that fits it (ties go to the first by name)."""
+
+    def __init__(self, store, clock):
+        self.store = store
+        self.clock = clock
+
+    def reconcile(self):
+        pods, _ = self.store.list(resources.PODS)
+        pending = [pod for pod in pods if self._wants_scheduling(pod)]
+        if not pending:
+            return None
+        nodes, _ = self.store.list(resources.NODES)
+        load = {name_of(node): 0 for node in nodes}
+        for pod in pods:
+            node = (pod.get("spec") or {}).get("nodeName")
+            if node in load and phase(pod) not in TERMINAL_PHASES:
+                load[node] += 1
+        for pod in pending:
+            self._schedule(pod, nodes, load)
+        return None
+
+    @staticmethod
+    def _wants_scheduling(pod):
+        spec = pod.get("spec") or {}
+        return (not spec.get("nodeName") and not is_deleting(pod) and spec.get("schedulerName", "default-scheduler") == "default-scheduler"
+                and not spec.get("schedulingGates"))
+
+    def _schedule(self, pod, nodes, load):
+        reasons = {name_of(node): unfit_reason(pod, node) for node in nodes}
+        fitting = [name for name, reason in reasons.items() if reason is None]
+        now = self.clock.timestamp()
+        if not fitting:
+            message = unschedulable_message(reasons.values(), len(nodes)) if nodes else "no nodes available to schedule pods"
+            try_write(self.store.mutate, resources.PODS, namespace_of(pod), name_of(pod),
+                      lambda p: _scheduled_condition(p.setdefault("status", {}), "Unschedulable", message, now), subresource="status")
+            return
+        chosen = min(fitting, key=lambda name: (load[name], name))
+
+        def bind(target):
+            if not (target.get("spec") or {}).get("nodeName"):
+                target["spec"]["nodeName"] = chosen
+
+        if try_write(self.store.mutate, resources.PODS, namespace_of(pod), name_of(pod), bind) is None:
+            return
+        load[chosen] += 1
+        try_write(self.store.mutate, resources.PODS, namespace_of(pod), name_of(pod),
+                  lambda p: _scheduled_condition(p.setdefault("status", {}), None, None, now), subresource="status")

@@ -1,0 +1,130 @@
+"""Traffic counters, their Prometheus text exposition (format 0.0.4) and the HTTP server for it.
+
+Every family is kept per namespace, Service, pod and version, and exposed a second time summed
+over pods as ``kubesim_service_*`` with labels namespace, Service and version, which is what a
+gate asks ("the error rate of version X of Service S") without needing PromQL. Series of pods
+that are gone stay, so sums over pods never go backwards.
+"""
+
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SERIES_LABELS = ("namespace", "service", "pod", "version")
+SERVICE_LABELS = ("namespace", "service", "version")
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    kind: str
+    help: str
+
+    @property
+    def by_service(self):
+        """The per-Service family: ``kubesim_requests_total`` becomes ``kubesim_service_requests_total``."""
+        return Family(self.name.replace("kubesim_", "kubesim_service_", 1), self.kind, f"{self.help} Summed over pods.")
+
+
+REQUESTS = Family("kubesim_requests_total", "counter", "Requests received, including the request that opens each session.")
+REQUEST_ERRORS = Family(
+    "kubesim_request_errors_total", "counter",
+    "Requests that failed: the pod's error ratio, or no ready endpoint (pod and version empty).",
+)
+SESSIONS_STARTED = Family("kubesim_sessions_started_total", "counter", "Long-lived sessions opened.")
+SESSIONS_COMPLETED = Family("kubesim_sessions_completed_total", "counter", "Sessions that ran their full duration.")
+SESSIONS_DROPPED = Family("kubesim_sessions_dropped_total", "counter", "Sessions cut short because their pod was deleted.")
+SESSIONS_ACTIVE = Family("kubesim_sessions_active", "gauge", "Sessions open now.")
+FAMILIES = (REQUESTS, REQUEST_ERRORS, SESSIONS_STARTED, SESSIONS_COMPLETED, SESSIONS_DROPPED, SESSIONS_ACTIVE)
+
+
+def escape_label_value(value):
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def escape_help(text):
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def family_lines(family, label_names, samples):
+    """HELP, TYPE and one line per series of ``samples`` ({label values: number}), series sorted."""
+    yield f"# HELP {family.name} {escape_help(family.help)}"
+    yield f"# TYPE {family.name} {family.kind}"
+    for values in sorted(samples):
+        labels = ",".join(f'{name}="{escape_label_value(value)}"' for name, value in zip(label_names, values))
+        yield f"{family.name}{{{labels}}} {samples[values]}"
+
+
+def by_service(samples):
+    """Sum per-pod samples into (namespace, service, version) series."""
+    sums = {}
+    for (namespace, service, _, version), number in samples.items():
+        key = (namespace, service, version)
+        sums[key] = sums.get(key, 0) + number
+    return sums
+
+
+class Counters:
+    """Integer counters and gauges per family and (namespace, service, pod, version) series; not thread-safe."""
+
+    def __init__(self):
+        self._samples = {family.name: {} for family in FAMILIES}
+
+    def add(self, family, series, amount=1):
+        if series not in self._samples[family.name]:
+            # Every family gets the series at 0 at once, as instrumented code initialises its
+            # counters, so "nothing dropped" reads as 0 rather than as a missing series.
+            for samples in self._samples.values():
+                samples.setdefault(series, 0)
+        self._samples[family.name][series] += amount
+
+    def exposition(self):
+        lines = []
+        for family in FAMILIES:
+            lines.extend(family_lines(family, SERIES_LABELS, self._samples[family.name]))
+        for family in FAMILIES:
+            lines.extend(family_lines(family.by_service, SERVICE_LABELS, by_service(self._samples[family.name])))
+        return "\n".join(lines) + "\n"
+
+
+def _handler(model):
+    class MetricsHandler(BaseHTTPRequestHandler):
+        def do_GET(self):  # pylint: disable=invalid-name  (the name http.server dispatches to)
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                self._reply(200, CONTENT_TYPE, model.exposition())
+            elif path == "/healthz":
+                self._reply(200, "text/plain; charset=utf-8", "ok")
+            else:
+                self._reply(404, "text/plain; charset=utf-8", "404 page not found\n")
+
+        def _reply(self, code, content_type, text):
+            body = text.encode()
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+            """Scrapes are frequent; keep them out of the simulator's log."""
+
+    return MetricsHandler
+
+
+class MetricsServer:
+    """Serves ``/metrics`` (the model's exposition) and ``/healthz`` on ``host:port``; port 0 picks a free one."""
+
+    def __init__(self, model, host, port):
+        self._server = ThreadingHTTPServer((host, port or 0), _handler(model))
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="kubesim-metrics", daemon=True)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()

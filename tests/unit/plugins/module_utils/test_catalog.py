@@ -1,0 +1,206 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cxpe.rollout maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import os
+
+import pytest
+import yaml
+from ansible_collections.cxpe.rollout.plugins.module_utils.catalog import (
+    CatalogError,
+    namespaces_of,
+    priority_classes,
+    select_groups,
+    services_by_step,
+    validate_catalog,
+)
+
+SHIPPED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "data", "service_catalog.yml")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    with open(SHIPPED, encoding="utf-8") as stream:
+        return yaml.safe_load(stream)
+
+
+def small_catalog():
+    return {
+        "priority_classes": [
+            {"name": "critical", "value": 10},
+            {"name": "low", "value": 0},
+        ],
+        "infrastructure": [{"name": "consul", "step": 1}],
+        "groups": [
+            {"name": "late", "namespaces": ["late"], "step": 7, "strategy": "rolling_update",
+             "services": [{"name": "late-a", "priority_class": "low"}]},
+            {"name": "multi", "namespaces": ["m1", "m2"], "step": 3, "strategy": "canary",
+             "services": [{"name": "multi-a", "priority_class": "critical", "namespace": "m1"},
+                          {"name": "multi-b", "priority_class": "low", "namespace": "m2", "step": 8}]},
+            {"name": "early", "namespaces": ["early"], "step": 3, "strategy": "blue_green",
+             "services": [{"name": "early-a", "priority_class": "critical"}]},
+        ],
+    }
+
+
+def problems_of(catalog):
+    with pytest.raises(CatalogError) as raised:
+        validate_catalog(catalog)
+    return str(raised.value)
+
+
+# --- the shipped catalog ----------------------------------------------------
+
+def test_shipped_catalog_is_valid(shipped):
+    validate_catalog(shipped)
+
+
+def test_shipped_catalog_follows_the_documented_deployment_order(shipped):
+    steps = dict((group["name"], group["step"]) for group in select_groups(shipped))
+    assert steps["gauth"] == 2
+    assert steps["voice"] == 3
+    assert steps["tenant"] == 4
+    assert steps["gws"] == steps["webrtc"] == 5
+    assert steps["gvp"] == 6
+    for name in ("gim", "designer", "ucsx", "iwd", "tlm", "nexus", "cxc", "ges", "pulse"):
+        assert steps[name] == 7, name
+    assert steps["ixn"] == 8
+    assert steps["gcxi"] == steps["gluswfm"] == 9
+    order = [group["step"] for group in select_groups(shipped)]
+    assert order == sorted(order)
+
+
+def test_shipped_catalog_has_every_namespace_of_the_guide(shipped):
+    assert sorted(namespaces_of(select_groups(shipped))) == sorted([
+        "designer", "gws", "ges", "gim", "gca", "gsp", "gcxi", "pulse", "nexus", "ixn", "ucsx",
+        "iwd", "iwddm", "iwdem", "cxc", "gvp", "webrtc", "voice", "gluswfm", "tlm", "bds", "gauth",
+    ])
+
+
+def test_shipped_catalog_strategies(shipped):
+    strategies = dict((group["name"], group["strategy"]) for group in select_groups(shipped))
+    assert strategies["gws"] == strategies["webrtc"] == "blue_green"
+    assert strategies["voice"] == "canary"
+    assert strategies["gauth"] == strategies["designer"] == "rolling_update"
+
+
+def test_shipped_priority_classes(shipped):
+    assert [(entry["name"], entry["value"]) for entry in priority_classes(shipped)] == [
+        ("genesysengage-critical-priority", 10000000),
+        ("genesysengage-high-priority", 1000000),
+        ("genesysengage-medium-priority", 100000),
+        ("genesysengage-low-priority", 0),
+    ]
+
+
+def test_shipped_iwd_datamart_follows_its_group(shipped):
+    steps = dict(services_by_step(select_groups(shipped, names=["iwd"])))
+    assert [service["name"] for service in steps[7]] == ["iwd", "iwd-email"]
+    assert [(service["name"], service["namespace"]) for service in steps[8]] == [("iwd-datamart", "iwddm")]
+
+
+# --- selection and ordering ---------------------------------------------------
+
+def test_groups_are_sorted_by_step_keeping_catalog_order_within_a_step():
+    assert [group["name"] for group in select_groups(small_catalog())] == ["multi", "early", "late"]
+
+
+def test_selection_keeps_deployment_order_whatever_the_order_of_names():
+    assert [group["name"] for group in select_groups(small_catalog(), names=["late", "early"])] == ["early", "late"]
+
+
+def test_strategy_filter():
+    assert [group["name"] for group in select_groups(small_catalog(), strategy="blue_green")] == ["early"]
+
+
+def test_unknown_group_names_are_all_reported_with_the_known_ones():
+    with pytest.raises(CatalogError, match=r"unknown service group\(s\): nope, nada; the catalog has: late, multi, early"):
+        select_groups(small_catalog(), names=["early", "nope", "nada"])
+
+
+def test_unknown_strategy():
+    with pytest.raises(CatalogError, match="unknown strategy 'recreate'"):
+        select_groups(small_catalog(), strategy="recreate")
+
+
+def test_services_are_normalized():
+    multi = select_groups(small_catalog(), names=["multi"])[0]
+    assert multi["services"][1] == {
+        "name": "multi-b", "title": "multi-b", "group": "multi", "strategy": "canary", "namespace": "m2",
+        "step": 8, "priority_class": "low", "priority": 0,
+    }
+    early = select_groups(small_catalog(), names=["early"])[0]
+    assert early["services"][0]["namespace"] == "early"
+    assert early["services"][0]["step"] == 3
+
+
+def test_selection_does_not_modify_the_catalog():
+    catalog = small_catalog()
+    before = copy.deepcopy(catalog)
+    select_groups(catalog)
+    assert catalog == before
+
+
+def test_services_by_step_places_services_with_their_own_step():
+    plan = services_by_step(select_groups(small_catalog()))
+    assert [(step, [service["name"] for service in services]) for step, services in plan] == [
+        (3, ["multi-a", "early-a"]), (7, ["late-a"]), (8, ["multi-b"]),
+    ]
+
+
+def test_namespaces_are_listed_once_in_group_order():
+    groups = select_groups(small_catalog())
+    groups.append(dict(groups[0]))
+    assert namespaces_of(groups) == ["m1", "m2", "early", "late"]
+
+
+# --- validation -----------------------------------------------------------------
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda c: c["groups"][0].update(strategy="big_bang"), "strategy 'big_bang' is not one of"),
+    (lambda c: c["groups"][0].update(step=1), "step must be an integer from 2 to 9"),
+    (lambda c: c["groups"][0].update(step=True), "step must be an integer from 2 to 9"),
+    (lambda c: c["groups"][0].update(name="Late"), "name 'Late' must be a DNS-1123 label"),
+    (lambda c: c["groups"][0].update(namespaces=[]), "namespaces must be a non-empty list"),
+    (lambda c: c["groups"][0].update(services=[]), "services must be a non-empty list"),
+    (lambda c: c["groups"].append(copy.deepcopy(c["groups"][0])), "duplicate group 'late'"),
+    (lambda c: c["groups"][2]["services"].append({"name": "late-a", "priority_class": "low"}),
+     "service 'late-a' is already defined in group 'late'"),
+    (lambda c: c["groups"][0]["services"][0].update(priority_class="urgent"), "priority_class 'urgent' is not one of critical, low"),
+    (lambda c: c["groups"][1]["services"][0].update(namespace="elsewhere"), "namespace 'elsewhere' is not one of the group's namespaces"),
+    (lambda c: c["groups"][1]["services"][0].pop("namespace"), "the group has several namespaces, so the service must name one"),
+    (lambda c: c["groups"][1]["services"][1].update(step=2), "step must be an integer from the group's step to 9"),
+    (lambda c: c["groups"][2]["services"][0].update(name="a" * 58), "must be a DNS-1123 label of at most 57 characters"),
+    (lambda c: c["priority_classes"].append({"name": "low", "value": 1}), "duplicate priority class 'low'"),
+    (lambda c: c["priority_classes"][0].update(value="10"), "value must be an integer"),
+    (lambda c: c["infrastructure"][0].update(step=2), "infrastructure[0] must be a mapping with step 1"),
+    (lambda c: c.update(groups=[]), "groups must be a non-empty list"),
+    (lambda c: c.update(priority_classes=None), "priority_classes must be a non-empty list"),
+])
+def test_invalid_catalogs_are_reported(mutate, message):
+    catalog = small_catalog()
+    mutate(catalog)
+    assert message in problems_of(catalog)
+
+
+def test_every_problem_is_reported_at_once():
+    catalog = small_catalog()
+    catalog["groups"][0]["strategy"] = "big_bang"
+    catalog["groups"][2]["services"][0]["priority_class"] = "urgent"
+    report = problems_of(catalog)
+    assert "big_bang" in report and "urgent" in report
+
+
+def test_a_blue_green_name_may_be_long_elsewhere():
+    catalog = small_catalog()
+    catalog["groups"][0]["services"][0]["name"] = "a" * 63
+    validate_catalog(catalog)
+
+
+def test_a_catalog_must_be_a_mapping():
+    assert problems_of([]) == "the service catalog must be a mapping"

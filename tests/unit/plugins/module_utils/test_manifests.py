@@ -1,0 +1,139 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cxpe.rollout maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+from ansible_collections.cxpe.rollout.plugins.module_utils.manifests import (
+    ManifestError,
+    foundation_manifests,
+    service_manifests,
+    step_manifests,
+)
+
+REGISTRY = "registry.example.com/genesys/"
+
+
+def service(strategy, name="svc", group="grp", namespace="ns", step=3):
+    return {
+        "name": name, "title": name, "group": group, "strategy": strategy, "namespace": namespace,
+        "step": step, "priority_class": "genesysengage-critical-priority", "priority": 10000000,
+    }
+
+
+def by_kind(manifests):
+    result = {}
+    for manifest in manifests:
+        result.setdefault(manifest["kind"], []).append(manifest)
+    return result
+
+
+def test_rolling_update_service_is_one_deployment_and_its_service():
+    manifests = by_kind(service_manifests(service("rolling_update"), "1.2.3", REGISTRY, 3))
+    (deployment,), (svc,) = manifests["Deployment"], manifests["Service"]
+    assert deployment["metadata"] == {
+        "name": "svc", "namespace": "ns",
+        "labels": {
+            "app.kubernetes.io/name": "svc", "app.kubernetes.io/part-of": "grp",
+            "app.kubernetes.io/version": "1.2.3", "app.kubernetes.io/managed-by": "cxpe.rollout",
+        },
+    }
+    spec = deployment["spec"]
+    assert spec["replicas"] == 3
+    assert spec["selector"] == {"matchLabels": {"app.kubernetes.io/name": "svc"}}
+    assert spec["template"]["metadata"] == {"labels": deployment["metadata"]["labels"]}
+    pod = spec["template"]["spec"]
+    assert pod["priorityClassName"] == "genesysengage-critical-priority"
+    assert pod["containers"][0]["image"] == "registry.example.com/genesys/svc:1.2.3"
+    assert svc["metadata"]["name"] == "svc"
+    assert svc["spec"]["selector"] == {"app.kubernetes.io/name": "svc"}
+    assert svc["spec"]["ports"][0]["targetPort"] == "http"
+
+
+def test_canary_service_starts_on_the_stable_track_and_its_service_selects_every_track():
+    manifests = by_kind(service_manifests(service("canary"), "1.2.3", REGISTRY, 2))
+    (deployment,), (svc,) = manifests["Deployment"], manifests["Service"]
+    assert deployment["metadata"]["name"] == "svc"
+    assert deployment["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": "svc", "cxpe.io/track": "stable"}
+    assert deployment["spec"]["template"]["metadata"]["labels"]["cxpe.io/track"] == "stable"
+    assert svc["spec"]["selector"] == {"app.kubernetes.io/name": "svc"}
+
+
+@pytest.mark.parametrize("active, idle", [("blue", "green"), ("green", "blue")])
+def test_blue_green_service_has_an_active_and_an_idle_color(active, idle):
+    manifests = by_kind(service_manifests(service("blue_green"), "1.2.3", REGISTRY, 3, active_color=active))
+    deployments = dict((item["metadata"]["name"], item) for item in manifests["Deployment"])
+    assert sorted(deployments) == ["svc-blue", "svc-green"]
+    assert deployments["svc-" + active]["spec"]["replicas"] == 3
+    assert deployments["svc-" + idle]["spec"]["replicas"] == 0
+    for color in (active, idle):
+        spec = deployments["svc-" + color]["spec"]
+        assert spec["selector"]["matchLabels"] == {"app.kubernetes.io/name": "svc", "cxpe.io/color": color}
+        assert spec["template"]["metadata"]["labels"]["cxpe.io/color"] == color
+    (svc,) = manifests["Service"]
+    assert svc["metadata"]["name"] == "svc"
+    assert svc["spec"]["selector"] == {"app.kubernetes.io/name": "svc", "cxpe.io/color": active}
+
+
+def test_pod_annotations_go_to_the_pod_template_only():
+    (deployment, _svc) = service_manifests(
+        service("rolling_update"), "1", REGISTRY, 1, pod_annotations={"kubesim.cxpe.io/ready-after": "2"})
+    assert deployment["spec"]["template"]["metadata"]["annotations"] == {"kubesim.cxpe.io/ready-after": "2"}
+    assert "annotations" not in deployment["metadata"]
+
+
+@pytest.mark.parametrize("version", ["", "-1", "1.0-", "a" * 64, "1.0+build", 100])
+def test_versions_must_be_label_values(version):
+    with pytest.raises(ManifestError, match="is not a valid label value"):
+        service_manifests(service("rolling_update"), version, REGISTRY, 1)
+
+
+def test_unknown_active_color():
+    with pytest.raises(ManifestError, match="active color 'red'"):
+        service_manifests(service("blue_green"), "1", REGISTRY, 1, active_color="red")
+
+
+def groups():
+    return [
+        {"name": "a", "namespaces": ["a"], "step": 2, "strategy": "rolling_update",
+         "services": [service("rolling_update", "a1", "a", "a", 2)]},
+        {"name": "b", "namespaces": ["b1", "b2"], "step": 3, "strategy": "blue_green",
+         "services": [service("blue_green", "b1", "b", "b1", 3), service("blue_green", "b2", "b", "b2", 8)]},
+        {"name": "c", "namespaces": ["c"], "step": 3, "strategy": "canary",
+         "services": [service("canary", "c1", "c", "c", 3)]},
+    ]
+
+
+def test_foundation_is_namespaces_then_priority_classes():
+    manifests = foundation_manifests(groups(), [{"name": "top", "value": 5, "description": "d"}])
+    assert [(item["kind"], item["metadata"]["name"]) for item in manifests] == [
+        ("Namespace", "a"), ("Namespace", "b1"), ("Namespace", "b2"), ("Namespace", "c"), ("PriorityClass", "top"),
+    ]
+    assert manifests[-1]["value"] == 5
+    assert manifests[-1]["globalDefault"] is False
+
+
+def test_steps_hold_their_services_in_order():
+    plan = step_manifests(groups(), version="1", registry=REGISTRY, replicas=2)
+    assert [(entry["step"], entry["groups"], entry["services"]) for entry in plan] == [
+        (2, ["a"], ["a1"]), (3, ["b", "c"], ["b1", "c1"]), (8, ["b"], ["b2"]),
+    ]
+    assert [item["metadata"]["name"] for item in plan[1]["manifests"]] == ["b1-blue", "b1-green", "b1", "c1", "c1"]
+
+
+def test_versions_override_the_platform_version():
+    plan = step_manifests(groups(), version="1", registry=REGISTRY, replicas=1, versions={"c1": "2"})
+    images = [item["spec"]["template"]["spec"]["containers"][0]["image"]
+              for entry in plan for item in entry["manifests"] if item["kind"] == "Deployment"]
+    assert images == [
+        "registry.example.com/genesys/a1:1", "registry.example.com/genesys/b1:1", "registry.example.com/genesys/b1:1",
+        "registry.example.com/genesys/c1:2", "registry.example.com/genesys/b2:1", "registry.example.com/genesys/b2:1",
+    ]
+
+
+def test_versions_of_services_that_are_not_deployed_are_refused():
+    with pytest.raises(ManifestError, match="versions given for services that are not deployed: zz"):
+        step_manifests(groups(), version="1", registry=REGISTRY, replicas=1, versions={"zz": "2", "a1": "3"})
