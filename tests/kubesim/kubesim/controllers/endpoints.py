@@ -210,7 +210,9 @@ class EndpointSliceController:
 
             def change(target, ports=ports, endpoints=endpoints):
                 target["metadata"]["labels"] = wanted_labels
-                target["endpoints"] = endpoints
+                # The real server stores slices as protobuf, which keeps no empty lists: an empty
+                # slice comes back with `endpoints: null` (the typed Python client rejects it).
+                target["endpoints"] = endpoints or None
                 if ports:
                     target["ports"] = ports
                 else:
