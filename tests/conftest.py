@@ -1,5 +1,7 @@
-"""Shared pytest fixtures: a real ``kubesim serve`` process reached only through real clients."""
+"""Shared pytest fixtures: a real ``kubesim serve`` process reached only through real clients,
+and a real Prometheus scraping it."""
 
+import json
 import os
 import shutil
 import socket
@@ -7,10 +9,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
 import pytest
+import yaml
 
 START_TIMEOUT_SECONDS = 30
 
@@ -119,3 +123,73 @@ def shared_kubesim():
     simulator = start_simulator()
     yield simulator
     simulator.stop()
+
+
+@dataclass
+class Prometheus:
+    """A real Prometheus server (Debian's package) scraping simulators' /metrics."""
+
+    url: str
+    process: subprocess.Popen
+
+    def query(self, promql):
+        """The instant vector of a PromQL query: a list of (labels, float value)."""
+        with urllib.request.urlopen(f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': promql})}", timeout=10) as response:
+            body = json.load(response)
+        assert body["status"] == "success", body
+        return [(sample["metric"], float(sample["value"][1])) for sample in body["data"]["result"]]
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_prometheus(simulators, scrape_interval="1s"):
+    """Start Prometheus scraping the metrics endpoints of ``simulators``; wait until it is ready."""
+    workdir = tempfile.mkdtemp(prefix="prometheus-")
+    targets = [urllib.parse.urlsplit(simulator.metrics_url).netloc for simulator in simulators]
+    config = {"global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
+              "scrape_configs": [{"job_name": "kubesim", "static_configs": [{"targets": targets}]}]}
+    config_path = os.path.join(workdir, "prometheus.yml")
+    with open(config_path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(config, handle)
+    port = free_port()
+    log = open(os.path.join(workdir, "prometheus.log"), "w", encoding="utf-8")  # pylint: disable=consider-using-with
+    process = subprocess.Popen(  # pylint: disable=consider-using-with
+        ["prometheus", f"--config.file={config_path}", f"--storage.tsdb.path={workdir}/data", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    server = Prometheus(f"http://127.0.0.1:{port}", process)
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log.close()
+            with open(os.path.join(workdir, "prometheus.log"), encoding="utf-8") as output:
+                raise RuntimeError(f"prometheus exited with {process.returncode}:\n{output.read()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/-/ready", timeout=2):
+                return server
+        except OSError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"prometheus did not become ready within {START_TIMEOUT_SECONDS}s")
+
+
+@pytest.fixture
+def prometheus_factory():
+    """Start real Prometheus servers for simulators; all are stopped at the end of the test."""
+    started = []
+
+    def start(*simulators, **options):
+        server = start_prometheus(simulators, **options)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
