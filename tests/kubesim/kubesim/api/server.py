@@ -15,13 +15,13 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ..errors import ApiError, BadRequest
+from ..serving import BackgroundServer
 from .rest import BOOKMARK_INTERVAL_SECONDS, Api, Request, WatchStream
 
 LOG = logging.getLogger("kubesim.api")
 # How often a quiet watch checks that its client is still there.
 WATCH_POLL_SECONDS = 0.5
 MAX_BODY_BYTES = 3 * 1024 * 1024
-SHUTDOWN_POLL_SECONDS = 0.05
 
 
 class _Server(ThreadingHTTPServer):
@@ -173,25 +173,14 @@ class _Handler(BaseHTTPRequestHandler):
                 next_bookmark = time.monotonic() + BOOKMARK_INTERVAL_SECONDS
 
 
-class ApiServer:
+class ApiServer(BackgroundServer):
     """The API server on ``host:port`` (port 0: a free one, see ``.port``)."""
 
     def __init__(self, store, clock, host, port):
         self.clock = clock
-        self._httpd = _Server((host, port), Api(store, lambda: f"{host}:{self.port}"))
-        # serve_forever checks for shutdown this often: a short interval makes stop() (and each test's teardown) quick.
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
-                                        name="kubesim-api", daemon=True)
-
-    @property
-    def port(self):
-        return self._httpd.server_address[1]
-
-    def start(self):
-        self._thread.start()
+        super().__init__(_Server((host, port), Api(store, lambda: f"{host}:{self.port}")), "kubesim-api")
 
     def stop(self):
-        self._httpd.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        # Open watch streams end on their next poll instead of holding shutdown up.
+        self.httpd.stopping.set()
+        super().stop()

@@ -6,9 +6,10 @@ gate asks ("the error rate of version X of Service S") without needing PromQL. S
 that are gone stay, so sums over pods never go backwards.
 """
 
-import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from ..serving import BackgroundServer
 
 SERIES_LABELS = ("namespace", "service", "pod", "version")
 SERVICE_LABELS = ("namespace", "service", "version")
@@ -113,18 +114,10 @@ def _handler(model):
     return MetricsHandler
 
 
-class MetricsServer:
+class MetricsServer(BackgroundServer):
     """Serves ``/metrics`` (the model's exposition) and ``/healthz`` on ``host:port``; port 0 picks a free one."""
 
     def __init__(self, model, host, port):
-        self._server = ThreadingHTTPServer((host, port or 0), _handler(model))
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="kubesim-metrics", daemon=True)
-
-    def start(self):
-        self._thread.start()
-
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
+        httpd = ThreadingHTTPServer((host, port or 0), _handler(model))
+        httpd.daemon_threads = True
+        super().__init__(httpd, "kubesim-metrics")
