@@ -22,6 +22,11 @@ class Clock:
     def wall():
         return time.time()
 
+    @staticmethod
+    def wall_nanoseconds():
+        """Wall time in integer nanoseconds: a float of seconds has no nanosecond digits left."""
+        return time.time_ns()
+
     def real_seconds(self, simulated_seconds):
         """How long a simulated duration lasts in real time."""
         return float(simulated_seconds) / self.time_scale

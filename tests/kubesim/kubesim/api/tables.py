@@ -148,11 +148,31 @@ def _event_object(event):
     return f"{(involved.get('kind') or '').lower()}/{involved.get('name', '')}"
 
 
-def _event_last_seen(event):
-    stamp = event.get("lastTimestamp") or event.get("eventTime") or event["metadata"].get("creationTimestamp")
+def _since(stamp):
     if not stamp:
         return "<unknown>"
     return human_duration(time.time() - Clock.parse_timestamp(stamp[:19] + "Z"))
+
+
+def _event_first_seen(event):
+    return _since(event.get("firstTimestamp") or event.get("eventTime"))
+
+
+def _event_last_seen(event):
+    series = event.get("series") or {}
+    return _since(series.get("lastObservedTime") or event.get("lastTimestamp") or event.get("firstTimestamp") or event.get("eventTime"))
+
+
+def _event_count(event):
+    """Events of the events.k8s.io recorder carry no count: one, or their series' count."""
+    return (event.get("series") or {}).get("count") or event.get("count") or 1
+
+
+def _event_source(event):
+    source = event.get("source") or {}
+    component = source.get("component") or event.get("reportingComponent") or ""
+    instance = source.get("host") or event.get("reportingInstance") or ""
+    return f"{component}, {instance}" if instance else component
 
 
 # ---------------------------------------------------------------- column tables
@@ -217,7 +237,9 @@ COLUMNS = {
     resources.EVENTS.key: (
         ("Last Seen", "string", 0, _event_last_seen), ("Type", "string", 0, lambda o: o.get("type", "")),
         ("Reason", "string", 0, lambda o: o.get("reason", "")), ("Object", "string", 0, _event_object),
-        ("Message", "string", 0, lambda o: o.get("message") or o.get("note") or ""),
+        ("Subobject", "string", 1, lambda o: (o.get("involvedObject") or {}).get("fieldPath", "")), ("Source", "string", 1, _event_source),
+        ("Message", "string", 0, lambda o: (o.get("message") or o.get("note") or "").strip()), ("First Seen", "string", 1, _event_first_seen),
+        ("Count", "string", 1, _event_count), ("Name", "string", 1, lambda o: o["metadata"]["name"]),
     ),
     resources.by_path("scheduling.k8s.io", "v1", "priorityclasses").key: (
         _NAME, ("Value", "integer", 0, lambda o: o.get("value", 0)),

@@ -2,6 +2,7 @@
 
 from .deployment import DeploymentController
 from .endpoints import EndpointsController, EndpointSliceController
+from .events import Recorder
 from .garbage import GarbageCollector, NamespaceController
 from .kubelet import Kubelet
 from .nodes import NodeController, Scheduler
@@ -14,13 +15,14 @@ def build_controllers(store, clock, nodes=3):
     """The controllers in the order one engine pass runs them: owners before what they own, so one
     pass carries a change as far down as it can (Deployment, ReplicaSet, pods, endpoints)."""
     ready_times = ReadyTimes(clock)
+    recorder = Recorder(store, clock)
     return [
         NodeController(store, clock, nodes),
-        DeploymentController(store, clock),
-        ReplicaSetController(store, clock, ready_times),
-        StatefulSetController(store, clock, ready_times),
-        Scheduler(store, clock),
-        Kubelet(store, clock, ready_times),
+        DeploymentController(store, clock, recorder),
+        ReplicaSetController(store, clock, ready_times, recorder),
+        StatefulSetController(store, clock, ready_times, recorder),
+        Scheduler(store, clock, recorder),
+        Kubelet(store, clock, ready_times, recorder),
         EndpointsController(store),
         EndpointSliceController(store),
         GarbageCollector(store, clock),

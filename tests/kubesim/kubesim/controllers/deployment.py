@@ -11,10 +11,13 @@ from ..errors import AlreadyExists, ApiError
 from ..selectors import selector_matches
 from ..store import copy_json
 from . import rollout
+from .events import NORMAL
 from .meta import (annotations, by_namespace, claim, content_hash, controller_reference, earliest, find_condition, is_controlled_by, is_deleting, labels,
                    mutate_if_changed, name_of, namespace_of, owner_reference, try_write, uid_of)
 from .pods import TERMINAL_PHASES, phase
 from .rollout import POD_TEMPLATE_HASH, desired_replicas, spec_replicas, status_count
+
+COMPONENT = "deployment-controller"
 
 
 def set_min_ready_seconds(spec, seconds):
@@ -26,9 +29,10 @@ def set_min_ready_seconds(spec, seconds):
 
 
 class DeploymentController:
-    def __init__(self, store, clock):
+    def __init__(self, store, clock, recorder):
         self.store = store
         self.clock = clock
+        self.recorder = recorder
         # Deployment uid -> (lastUpdateTime, monotonic moment) of its last recorded progress: the
         # condition's timestamp has one-second grain, too coarse under time compression.
         self.progress_marks = {}
@@ -113,7 +117,7 @@ class DeploymentSync:
             def change(rs):
                 rs["metadata"]["annotations"] = wanted
                 set_min_ready_seconds(rs["spec"], min_ready)
-            return self.write_rs(new_rs, change)
+            return self.write_rs(new_rs, change) or new_rs
         self.set_revision(annotations(new_rs).get(rollout.REVISION))
         if rollout.has_progress_deadline(self.deployment) and find_condition(self.status.get("conditions"), "Progressing") is None:
             status = copy_json(self.status)
@@ -145,6 +149,8 @@ class DeploymentSync:
             self.report_failed_create(new_rs, error)
             return None
         self.replicasets[name_of(created)] = created
+        if spec_replicas(created):
+            self.record_scaling(created, 0, spec_replicas(created))
         self.set_revision(str(new_revision))
         if rollout.has_progress_deadline(self.deployment):
             status = copy_json(self.status)
@@ -192,11 +198,16 @@ class DeploymentSync:
             self.deployment = updated
 
     def write_rs(self, rs, change):
+        """The ReplicaSet as written, or None if nothing was."""
         updated = mutate_if_changed(self.store, resources.REPLICASETS, rs, change)
-        if updated is None:
-            return rs
-        self.replicasets[name_of(updated)] = updated
+        if updated is not None:
+            self.replicasets[name_of(updated)] = updated
         return updated
+
+    def record_scaling(self, rs, old_size, new_size):
+        direction = "up" if old_size < new_size else "down"
+        self.controller.recorder.record(self.deployment, NORMAL, "ScalingReplicaSet",
+                                        f"Scaled {direction} replica set {name_of(rs)} from {old_size} to {new_size}", COMPONENT)
 
     def scale_rs(self, rs, size):
         """Resize a ReplicaSet, keeping its desired/max replica annotations current; returns whether it changed size."""
@@ -207,7 +218,8 @@ class DeploymentSync:
             def change(target):
                 target["spec"]["replicas"] = size
                 target["metadata"]["annotations"] = rollout.with_replica_annotations(annotations(target), desired, most)
-            self.write_rs(rs, change)
+            if self.write_rs(rs, change) is not None and resized:
+                self.record_scaling(rs, spec_replicas(rs), size)
         return resized
 
     def current(self, rs):

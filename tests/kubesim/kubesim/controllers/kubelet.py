@@ -10,6 +10,10 @@ The behaviour model lives on the pod (copied from its template):
 
 A pod with a deletionTimestamp turns NotReady at once (its containers keep running, serving what
 they already have) and is removed when its grace period, in simulated seconds, has passed.
+
+The kubelet's events go with the status writes that show what they report: Pulled, Created and
+Started for each container that starts (again, for a restart), BackOff when a crashing one waits
+to be restarted, Killing for each running container of a pod being deleted.
 """
 
 import hashlib
@@ -17,8 +21,9 @@ import threading
 
 from .. import resources
 from ..traffic.behaviour import image_tag, number
+from .events import NORMAL, WARNING, container_field_path
 from .meta import annotations, earliest, find_condition, is_deleting, mutate_if_changed, name_of, namespace_of, uid_of
-from .pods import is_ready, phase
+from .pods import PodController, is_ready, phase
 
 READY_AFTER_ANNOTATION = "kubesim.cxpe.io/ready-after"
 CRASH_LOOP_ANNOTATION = "kubesim.cxpe.io/crash-loop"
@@ -28,6 +33,7 @@ DEFAULT_READY_AFTER_SECONDS = 2.0
 BACKOFF_INITIAL_SECONDS = 10
 BACKOFF_MAX_SECONDS = 300
 _CONDITION_ORDER = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
+COMPONENT = "kubelet"
 
 
 def ready_after(pod):
@@ -63,6 +69,29 @@ def image_id(image):
     if ":" in last[-1]:
         repository = repository[: repository.rindex(":")]
     return f"{repository}@sha256:{_digest(image)}"
+
+
+def go_duration(milliseconds):
+    """A millisecond-truncated time.Duration as Go prints it: 512ms, 1s, 1.203s."""
+    if milliseconds < 1000:
+        return f"{milliseconds}ms"
+    return f"{milliseconds / 1000:.3f}".rstrip("0").rstrip(".") + "s"
+
+
+def pull_messages(container):
+    """(reason, message) of the image events before a container is created, as the image manager words them."""
+    image = container.get("image", "")
+    if container.get("imagePullPolicy") != "Always":
+        return [("Pulled", f'Container image "{image}" already present on machine')]
+    # A pull that takes a plausible, stable time for the image and reports a stable size.
+    seed = int(_digest(image)[:8], 16)
+    took = go_duration(200 + seed % 1800)
+    return [("Pulling", f'Pulling image "{image}"'),
+            ("Pulled", f'Successfully pulled image "{image}" in {took} ({took} including waiting). Image size: {20_000_000 + seed % 80_000_000} bytes.')]
+
+
+def restart_counts(pod):
+    return {c["name"]: c.get("restartCount", 0) for c in (pod.get("status") or {}).get("containerStatuses") or []}
 
 
 def _condition_rank(condition):
@@ -124,13 +153,12 @@ def _completed_init_container(container, pod_uid, start_stamp):
     }
 
 
-class Kubelet:
+class Kubelet(PodController):
     """Runs the pods bound to the simulated nodes."""
 
-    def __init__(self, store, clock, ready_times):
-        self.store = store
-        self.clock = clock
-        self.ready_times = ready_times
+    def __init__(self, store, clock, ready_times, recorder):
+        super().__init__(store, clock, ready_times, recorder)
+        self._stopping = set()  # uids of deleted pods whose containers were told to stop
         self._started = {}  # pod uid -> (monotonic, wall) when its containers started
         # pod uid -> (grace period seen, monotonic moment its containers stop, monotonic moment the deletion was noticed)
         self._terminations = {}
@@ -156,6 +184,7 @@ class Kubelet:
     def _forget(self, live, listed_at):
         for uid in set(self._started) - live:
             del self._started[uid]
+        self._stopping &= live
         with self._terminations_lock:
             for uid, (_, _, noticed) in list(self._terminations.items()):
                 if uid not in live and noticed < listed_at:
@@ -187,8 +216,10 @@ class Kubelet:
             self._running_status(target, node, pod_ip, ready, restarts if crashing else 0, self.clock.timestamp(started_wall), now)
 
         updated = mutate_if_changed(self.store, resources.PODS, pod, change, subresource="status")
-        if updated is not None and is_ready(updated):
-            self.ready_times.mark_ready(updated)
+        if updated is not None:
+            self._record_starts(pod, updated, name_of(node))
+            if is_ready(updated):
+                self.ready_times.mark_ready(updated)
         if crashing:
             return self.clock.real_seconds(until_restart)
         if not ready:
@@ -220,6 +251,26 @@ class Kubelet:
         )
         if spec.get("initContainers"):
             status["initContainerStatuses"] = [_completed_init_container(c, uid_of(pod), start_stamp) for c in spec["initContainers"]]
+
+    def _record_starts(self, before, after, host):
+        """The events of the containers this status write started: all of them when the pod starts,
+        the crashed ones whose restart count went up later on."""
+        spec = before.get("spec") or {}
+        first_start = phase(before) != "Running"
+        restarts_before, restarts_after_write = restart_counts(before), restart_counts(after)
+        started = [(c, True) for c in spec.get("initContainers") or []] if first_start else []
+        started += [(c, False) for c in spec.get("containers") or []
+                    if first_start or restarts_after_write.get(c["name"], 0) > restarts_before.get(c["name"], 0)]
+        for container, init in started:
+            field_path = container_field_path(container["name"], init)
+            events = pull_messages(container) + [("Created", f"Created container: {container['name']}"),
+                                                 ("Started", f"Started container {container['name']}")]
+            for reason, message in events:
+                self.recorder.record(before, NORMAL, reason, message, COMPONENT, field_path=field_path, host=host)
+            if not init and crash_loops(before, container):
+                message = (f"Back-off restarting failed container {container['name']} in pod "
+                           f"{name_of(before)}_{namespace_of(before)}({uid_of(before)})")
+                self.recorder.record(before, WARNING, "BackOff", message, COMPONENT, field_path=field_path, host=host)
 
     def _allocate_ip(self, node, pods):
         """The next free address of the node's pod CIDR (10.244.<node>.2 upwards), cycling so a freed
@@ -259,6 +310,9 @@ class Kubelet:
         """NotReady at once; removed once the grace period has passed (at once if it never ran)."""
         deadline = self._stop_time(pod)
         now = self.clock.monotonic()
+        if node is not None and uid_of(pod) not in self._stopping:
+            self._stopping.add(uid_of(pod))
+            self._record_killing(pod, name_of(node))
         if node is None or now >= deadline:
             self._finish(pod)
             return None
@@ -266,6 +320,13 @@ class Kubelet:
         stamp = self.clock.timestamp()
         mutate_if_changed(self.store, resources.PODS, pod, lambda p: _stop_serving(p, stamp), subresource="status")
         return deadline - now
+
+    def _record_killing(self, pod, host):
+        """Killing for each running container: one in a crash loop's back-off has nothing to stop."""
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            if "running" in (status.get("state") or {}):
+                self.recorder.record(pod, NORMAL, "Killing", f"Stopping container {status['name']}", COMPONENT,
+                                     field_path=container_field_path(status["name"]), host=host)
 
     def _finish(self, pod):
         """The containers have stopped: the pod goes, unless finalizers hold it (then it shows as finished)."""

@@ -2,6 +2,7 @@
 
 from .. import resources
 from ..selectors import matches
+from .events import NORMAL, WARNING
 from .meta import find_condition, is_deleting, labels, mutate_if_changed, name_of, namespace_of, try_write
 from .pods import TERMINAL_PHASES, phase
 
@@ -10,6 +11,7 @@ NODE_POOLS = ("general", "realtime")
 KUBELET_VERSION = "v1.32.4"
 _TAINT_EFFECTS_THAT_BLOCK = ("NoSchedule", "NoExecute")
 _UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+SCHEDULER_NAME = "default-scheduler"
 
 
 def node_name(index):
@@ -179,9 +181,10 @@ def _scheduled_condition(status, reason, message, now):
 class Scheduler:
     """Binds each pending pod to the least loaded node that fits it (ties go to the first by name)."""
 
-    def __init__(self, store, clock):
+    def __init__(self, store, clock, recorder):
         self.store = store
         self.clock = clock
+        self.recorder = recorder
 
     def reconcile(self):
         pods, _ = self.store.list(resources.PODS)
@@ -201,7 +204,7 @@ class Scheduler:
     @staticmethod
     def _wants_scheduling(pod):
         spec = pod.get("spec") or {}
-        return (not spec.get("nodeName") and not is_deleting(pod) and spec.get("schedulerName", "default-scheduler") == "default-scheduler"
+        return (not spec.get("nodeName") and not is_deleting(pod) and spec.get("schedulerName", SCHEDULER_NAME) == SCHEDULER_NAME
                 and not spec.get("schedulingGates"))
 
     def _schedule(self, pod, nodes, load):
@@ -210,8 +213,11 @@ class Scheduler:
         now = self.clock.timestamp()
         if not fitting:
             message = unschedulable_message(reasons.values(), len(nodes)) if nodes else "no nodes available to schedule pods"
-            try_write(self.store.mutate, resources.PODS, namespace_of(pod), name_of(pod),
-                      lambda p: _scheduled_condition(p.setdefault("status", {}), "Unschedulable", message, now), subresource="status")
+            reported = mutate_if_changed(self.store, resources.PODS, pod,
+                                         lambda p: _scheduled_condition(p.setdefault("status", {}), "Unschedulable", message, now), subresource="status")
+            # Reported once per verdict: the real scheduler's retries fold into the Event's series.
+            if reported is not None:
+                self.recorder.record_action(pod, WARNING, "FailedScheduling", "Scheduling", message, SCHEDULER_NAME)
             return
         chosen = min(fitting, key=lambda name: (load[name], name))
 
@@ -221,6 +227,8 @@ class Scheduler:
 
         if try_write(self.store.mutate, resources.PODS, namespace_of(pod), name_of(pod), bind) is None:
             return
+        self.recorder.record_action(pod, NORMAL, "Scheduled", "Binding", f"Successfully assigned {namespace_of(pod)}/{name_of(pod)} to {chosen}",
+                                    SCHEDULER_NAME)
         load[chosen] += 1
         try_write(self.store.mutate, resources.PODS, namespace_of(pod), name_of(pod),
                   lambda p: _scheduled_condition(p.setdefault("status", {}), None, None, now), subresource="status")

@@ -75,6 +75,16 @@ class ReadyTimes:
         return max(remaining, 0.0)
 
 
+class PodController:
+    """What the controllers that act on pods share: the store, the clock, the moments pods turned Ready, and the event recorder."""
+
+    def __init__(self, store, clock, ready_times, recorder):
+        self.store = store
+        self.clock = clock
+        self.ready_times = ready_times
+        self.recorder = recorder
+
+
 # apiserver keeps generated names within 63 characters: at most 58 of prefix and a 5-character suffix.
 _MAX_GENERATED_PREFIX = 58
 

@@ -2,12 +2,14 @@
 
 from .. import resources
 from ..errors import AlreadyExists, ApiError
+from .events import NORMAL, WARNING
 from .meta import annotations, by_namespace, claim, earliest, find_condition, is_deleting, labels, mutate_if_changed, name_of, namespace_of, try_write
-from .pods import is_active, is_ready, phase, pod_from_template, restart_count
+from .pods import PodController, is_active, is_ready, phase, pod_from_template, restart_count
 
 POD_DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"
 _PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
 _NAME_ATTEMPTS = 5
+COMPONENT = "replicaset-controller"
 
 
 def _deletion_cost(pod):
@@ -51,16 +53,15 @@ def replica_counts(rs, active, ready_times):
     return fully_labeled, len(ready), available, min(pending, default=None)
 
 
+def _namespace_terminating(error):
+    return any(cause.get("reason") == "NamespaceTerminating" for cause in (error.details or {}).get("causes") or [])
+
+
 def _failure_condition(error, now):
     return {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": error.message, "lastTransitionTime": now}
 
 
-class ReplicaSetController:
-    def __init__(self, store, clock, ready_times):
-        self.store = store
-        self.clock = clock
-        self.ready_times = ready_times
-
+class ReplicaSetController(PodController):
     def reconcile(self):
         replicasets, _ = self.store.list(resources.REPLICASETS)
         if not replicasets:
@@ -82,15 +83,26 @@ class ReplicaSetController:
         if len(active) > wanted:
             ordered = deletion_order(active, self.ready_times, self.clock)
             for pod in ordered[: len(active) - wanted]:
-                try_write(self.store.delete, resources.PODS, namespace_of(pod), name_of(pod))
+                if try_write(self.store.delete, resources.PODS, namespace_of(pod), name_of(pod)) is not None:
+                    self.recorder.record(rs, NORMAL, "SuccessfulDelete", f"Deleted pod: {name_of(pod)}", COMPONENT)
             return ordered[len(active) - wanted:], None
         created = []
         for _ in range(wanted - len(active)):
             try:
-                created.append(self._create_pod(rs))
+                pod = self._create_pod(rs)
             except ApiError as error:
+                self._report_failed_create(rs, error)
                 return active + created, error
+            created.append(pod)
+            self.recorder.record(rs, NORMAL, "SuccessfulCreate", f"Created pod: {name_of(pod)}", COMPONENT)
         return active + created, None
+
+    def _report_failed_create(self, rs, error):
+        """FailedCreate, as the real PodControl records it (not for a terminating namespace); once per
+        error, since this controller retries on every pass where the real one backs off."""
+        reported = find_condition((rs.get("status") or {}).get("conditions"), "ReplicaFailure")
+        if not _namespace_terminating(error) and (reported is None or reported.get("message") != error.message):
+            self.recorder.record(rs, WARNING, "FailedCreate", f"Error creating: {error.message}", COMPONENT)
 
     def _create_pod(self, rs):
         """A new pod; a generated name that is taken is drawn again, as the API server does."""

@@ -12,14 +12,16 @@ import re
 from .. import resources
 from ..errors import AlreadyExists
 from ..store import copy_json
+from .events import NORMAL
 from .meta import (by_namespace, claim, content_hash, earliest, is_deleting, labels, mutate_if_changed, name_of, namespace_of, owner_reference, semantic,
                    try_write)
-from .pods import TERMINAL_PHASES, is_running_and_ready, phase, pod_from_template
+from .pods import TERMINAL_PHASES, PodController, is_running_and_ready, phase, pod_from_template
 
 CONTROLLER_REVISION_HASH = "controller-revision-hash"
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 REVISION_HASH_LABEL = "controller.kubernetes.io/hash"
+COMPONENT = "statefulset-controller"
 
 
 def revision_data(sts):
@@ -62,12 +64,7 @@ def is_rolling_update(sts):
     return ((sts.get("spec") or {}).get("updateStrategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
 
 
-class StatefulSetController:
-    def __init__(self, store, clock, ready_times):
-        self.store = store
-        self.clock = clock
-        self.ready_times = ready_times
-
+class StatefulSetController(PodController):
     def reconcile(self):
         sets, _ = self.store.list(resources.STATEFULSETS)
         if not sets:
@@ -200,7 +197,13 @@ class StatefulSetRound:
         return pod is not None and not is_deleting(pod) and self.controller.is_available(self.sts, pod)
 
     def delete(self, pod):
-        try_write(self.store.delete, resources.PODS, namespace_of(pod), name_of(pod))
+        if try_write(self.store.delete, resources.PODS, namespace_of(pod), name_of(pod)) is not None:
+            self.record_pod_event("delete", pod)
+
+    def record_pod_event(self, verb, pod):
+        """The real StatefulPodControl's wording: ``create Pod web-0 in StatefulSet web successful``."""
+        self.controller.recorder.record(self.sts, NORMAL, f"Successful{verb.title()}",
+                                        f"{verb} Pod {name_of(pod)} in StatefulSet {name_of(self.sts)} successful", COMPONENT)
 
     def run(self):
         if not self.fill_slots() or not self.remove_condemned():
@@ -256,4 +259,5 @@ class StatefulSetRound:
         pod["spec"]["hostname"] = name
         if (self.sts.get("spec") or {}).get("serviceName"):
             pod["spec"]["subdomain"] = self.sts["spec"]["serviceName"]
-        try_write(self.store.create, resources.PODS, pod)
+        if try_write(self.store.create, resources.PODS, pod) is not None:
+            self.record_pod_event("create", pod)
