@@ -4,7 +4,8 @@ Starts ``kubesim serve``, creates 500 ConfigMaps in one namespace, then measures
 second the simulator answers through the official ``kubernetes`` Python client (one client, then
 four concurrent ones), and the same operations done the plain kubernetes.core way: one
 ``k8s_info`` / ``k8s`` module call per object in an Ansible playbook loop. Every phase is bounded in
-operations and seconds, so the run stops by itself (about a minute on 2 cores).
+operations and seconds, so the run stops by itself (about a minute on 2 cores). It also prints the
+simulator's resident memory (footprint) before and after the objects are loaded.
 
     .venv/bin/python tests/bench/bench_api.py
 """
@@ -39,6 +40,13 @@ def start_simulator(workdir):
             raise RuntimeError("kubesim did not start")
         time.sleep(0.05)
     return process, kubeconfig
+
+
+def resident_mebibytes(pid):
+    """Resident set size of a process, from /proc (Linux)."""
+    with open(f"/proc/{pid}/status", encoding="utf-8") as status:
+        kibibytes = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    return kibibytes / 1024
 
 
 def core_api(kubeconfig):
@@ -126,7 +134,9 @@ def main(argv=None):
         with open(kubeconfig, encoding="utf-8") as handle:
             server = yaml.safe_load(handle)["clusters"][0]["cluster"]["server"]
         core = core_api(kubeconfig)
+        idle_memory = resident_mebibytes(process.pid)
         populate(core)
+        loaded_memory = resident_mebibytes(process.pid)
         rows = []
         for name, operation in client_operations(core).items():
             single = rate(operation, 5000, args.seconds)[0]
@@ -139,6 +149,8 @@ def main(argv=None):
         print("| --- | ---: | ---: | ---: |")
         for name, single, parallel, ansible in rows:
             print(f"| {name} | {single:.0f} | {parallel:.0f} | {ansible:.1f} |")
+        print(f"kubesim resident memory: {idle_memory:.0f} MiB at start, {loaded_memory:.0f} MiB with {CONFIGMAPS} ConfigMaps, "
+              f"{resident_mebibytes(process.pid):.0f} MiB after the measurements")
     finally:
         process.terminate()
         process.wait(timeout=10)
