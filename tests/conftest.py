@@ -11,7 +11,6 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
 
 import pytest
 import yaml
@@ -30,16 +29,65 @@ def kubesim_command():
     return beside_python if os.path.exists(beside_python) else shutil.which("kubesim")
 
 
-@dataclass
-class Simulator:
-    """A running simulator and the ways a test reaches it."""
+def answers(url):
+    """Whether an HTTP GET of ``url`` succeeds now."""
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
 
-    kubeconfig: str
-    api_url: str
-    metrics_url: str
-    process: subprocess.Popen
-    workdir: str
-    env: dict = field(default_factory=dict)
+
+class ServerProcess:
+    """A server run as a child process, its output in ``<workdir>/<name>.log``."""
+
+    def __init__(self, name, command, workdir):
+        self.name = name
+        self.workdir = workdir
+        self.log_path = os.path.join(workdir, f"{name}.log")
+        with open(self.log_path, "w", encoding="utf-8") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
+
+    def wait_until(self, ready):
+        """Wait until ``ready()`` holds; fail with the server's log if it exits or takes too long."""
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                with open(self.log_path, encoding="utf-8") as output:
+                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{output.read()}")
+            if ready():
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not become ready within {START_TIMEOUT_SECONDS}s")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class Simulator(ServerProcess):
+    """A running ``kubesim serve`` and the ways a test reaches it."""
+
+    def __init__(self, seeds=(), time_scale=20.0, nodes=3, extra_args=()):
+        workdir = tempfile.mkdtemp(prefix="kubesim-")
+        self.kubeconfig = os.path.join(workdir, "kubeconfig")
+        api_port, metrics_port = free_port(), free_port()
+        self.api_url = f"http://127.0.0.1:{api_port}"
+        self.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        self.env = dict(os.environ, KUBECONFIG=self.kubeconfig, K8S_AUTH_KUBECONFIG=self.kubeconfig)
+        command = [
+            kubesim_command(), "serve", "--port", str(api_port), "--metrics-port", str(metrics_port),
+            "--kubeconfig", self.kubeconfig, "--time-scale", str(time_scale), "--nodes", str(nodes), *extra_args,
+        ]
+        for seed in seeds:
+            command += ["--seed", str(seed)]
+        super().__init__("kubesim", command, workdir)
 
     def kubectl(self, *args, check=True, stdin=None, timeout=60):
         """Run the real kubectl against this simulator; returns the CompletedProcess."""
@@ -55,60 +103,32 @@ class Simulator:
         with urllib.request.urlopen(self.metrics_url, timeout=10) as response:
             return response.read().decode()
 
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+
+def start_simulator(**options):
+    """Start kubesim (see ``Simulator`` for the options) and wait until it serves."""
+    simulator = Simulator(**options)
+    # kubesim writes its kubeconfig once it serves; /readyz confirms.
+    return simulator.wait_until(lambda: os.path.exists(simulator.kubeconfig) and answers(f"{simulator.api_url}/readyz"))
 
 
-def start_simulator(seeds=(), time_scale=20.0, nodes=3, extra_args=()):
-    workdir = tempfile.mkdtemp(prefix="kubesim-")
-    kubeconfig = os.path.join(workdir, "kubeconfig")
-    api_port, metrics_port = free_port(), free_port()
-    command = [
-        kubesim_command(), "serve", "--port", str(api_port), "--metrics-port", str(metrics_port),
-        "--kubeconfig", kubeconfig, "--time-scale", str(time_scale), "--nodes", str(nodes), *extra_args,
-    ]
-    for seed in seeds:
-        command += ["--seed", str(seed)]
-    log = open(os.path.join(workdir, "kubesim.log"), "w", encoding="utf-8")  # pylint: disable=consider-using-with
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
-    env = dict(os.environ, KUBECONFIG=kubeconfig, K8S_AUTH_KUBECONFIG=kubeconfig)
-    simulator = Simulator(kubeconfig, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{metrics_port}/metrics", process, workdir, env)
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.close()
-            with open(os.path.join(workdir, "kubesim.log"), encoding="utf-8") as output:
-                raise RuntimeError(f"kubesim exited with {process.returncode}:\n{output.read()}")
-        if os.path.exists(kubeconfig):
-            try:
-                with urllib.request.urlopen(f"{simulator.api_url}/readyz", timeout=2):
-                    return simulator
-            except OSError:
-                pass
-        time.sleep(0.05)
-    simulator.stop()
-    raise RuntimeError(f"kubesim did not become ready within {START_TIMEOUT_SECONDS}s")
+def stopped_at_teardown(start_server):
+    """The body of a factory fixture: start servers with ``start_server``, stop them all at teardown."""
+    started = []
+
+    def start(*args, **options):
+        server = start_server(*args, **options)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture
 def kubesim_factory():
     """Start simulators with custom options; all are stopped at the end of the test."""
-    started = []
-
-    def start(**options):
-        simulator = start_simulator(**options)
-        started.append(simulator)
-        return simulator
-
-    yield start
-    for simulator in started:
-        simulator.stop()
+    yield from stopped_at_teardown(start_simulator)
 
 
 @pytest.fixture
@@ -125,12 +145,21 @@ def shared_kubesim():
     simulator.stop()
 
 
-@dataclass
-class Prometheus:
+class Prometheus(ServerProcess):
     """A real Prometheus server (Debian's package) scraping simulators' /metrics."""
 
-    url: str
-    process: subprocess.Popen
+    def __init__(self, simulators, scrape_interval="1s"):
+        workdir = tempfile.mkdtemp(prefix="prometheus-")
+        targets = [urllib.parse.urlsplit(simulator.metrics_url).netloc for simulator in simulators]
+        config = {"global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
+                  "scrape_configs": [{"job_name": "kubesim", "static_configs": [{"targets": targets}]}]}
+        config_path = os.path.join(workdir, "prometheus.yml")
+        with open(config_path, "w", encoding="utf-8") as handle:
+            yaml.safe_dump(config, handle)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        super().__init__("prometheus", ["prometheus", f"--config.file={config_path}", f"--storage.tsdb.path={workdir}/data",
+                                        f"--web.listen-address=127.0.0.1:{port}"], workdir)
 
     def query(self, promql):
         """The instant vector of a PromQL query: a list of (labels, float value)."""
@@ -139,57 +168,14 @@ class Prometheus:
         assert body["status"] == "success", body
         return [(sample["metric"], float(sample["value"][1])) for sample in body["data"]["result"]]
 
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
-
-def start_prometheus(simulators, scrape_interval="1s"):
+def start_prometheus(*simulators, **options):
     """Start Prometheus scraping the metrics endpoints of ``simulators``; wait until it is ready."""
-    workdir = tempfile.mkdtemp(prefix="prometheus-")
-    targets = [urllib.parse.urlsplit(simulator.metrics_url).netloc for simulator in simulators]
-    config = {"global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
-              "scrape_configs": [{"job_name": "kubesim", "static_configs": [{"targets": targets}]}]}
-    config_path = os.path.join(workdir, "prometheus.yml")
-    with open(config_path, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(config, handle)
-    port = free_port()
-    log = open(os.path.join(workdir, "prometheus.log"), "w", encoding="utf-8")  # pylint: disable=consider-using-with
-    process = subprocess.Popen(  # pylint: disable=consider-using-with
-        ["prometheus", f"--config.file={config_path}", f"--storage.tsdb.path={workdir}/data", f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    server = Prometheus(f"http://127.0.0.1:{port}", process)
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.close()
-            with open(os.path.join(workdir, "prometheus.log"), encoding="utf-8") as output:
-                raise RuntimeError(f"prometheus exited with {process.returncode}:\n{output.read()}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/-/ready", timeout=2):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"prometheus did not become ready within {START_TIMEOUT_SECONDS}s")
+    server = Prometheus(simulators, **options)
+    return server.wait_until(lambda: answers(f"{server.url}/-/ready"))
 
 
 @pytest.fixture
 def prometheus_factory():
     """Start real Prometheus servers for simulators; all are stopped at the end of the test."""
-    started = []
-
-    def start(*simulators, **options):
-        server = start_prometheus(simulators, **options)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+    yield from stopped_at_teardown(start_prometheus)
