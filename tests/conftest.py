@@ -62,6 +62,7 @@ class ServerProcess:
         raise RuntimeError(f"{self.name} did not become ready within {START_TIMEOUT_SECONDS}s")
 
     def stop(self):
+        """Stop the server and remove its files (a start-up failure already reported its log)."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -69,6 +70,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class Simulator(ServerProcess):
