@@ -78,6 +78,7 @@ class Simulator(ServerProcess):
 
     def __init__(self, seeds=(), time_scale=20.0, nodes=3, extra_args=()):
         workdir = tempfile.mkdtemp(prefix="kubesim-")
+        self.time_scale = time_scale
         self.kubeconfig = os.path.join(workdir, "kubeconfig")
         api_port, metrics_port = free_port(), free_port()
         self.api_url = f"http://127.0.0.1:{api_port}"

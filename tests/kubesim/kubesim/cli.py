@@ -17,8 +17,10 @@ from .api.server import ApiServer
 from .clock import Clock
 from .controllers import build_controllers
 from .engine import Engine
+from .lifecycle import Terminations
 from .store import Store
 from .traffic import MetricsServer, TrafficModel
+from .traffic.entries import DEFAULT_PROPAGATION_DELAYS
 
 HOST = "127.0.0.1"
 
@@ -43,6 +45,19 @@ def write_kubeconfig(path, server_url, context):
     os.replace(temporary, path)
 
 
+def propagation_delay(text):
+    router, separator, seconds = text.partition("=")
+    if not separator or router not in DEFAULT_PROPAGATION_DELAYS:
+        raise argparse.ArgumentTypeError(f"expected ROUTER=SECONDS with ROUTER one of {', '.join(DEFAULT_PROPAGATION_DELAYS)}: {text!r}")
+    try:
+        value = float(seconds)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"the delay must be a number of seconds, 0 or more: {text!r}")
+    return router, value
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="kubesim", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +69,9 @@ def parse_args(argv):
     serve.add_argument("--seed", action="append", default=[], help="multi-document YAML file of objects to load (repeatable)")
     serve.add_argument("--time-scale", type=float, default=1.0, help="simulated seconds per real second (default 1)")
     serve.add_argument("--nodes", type=int, default=3, help="number of simulated nodes (default 3)")
+    serve.add_argument("--propagation-delay", action="append", default=[], type=propagation_delay, metavar="ROUTER=SECONDS",
+                       help="simulated seconds a router takes to apply a change; routers: "
+                            + ", ".join(f"{router} (default {delay:g})" for router, delay in DEFAULT_PROPAGATION_DELAYS.items()))
     serve.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)
 
@@ -65,10 +83,11 @@ def serve(args):
     store.admission = admit
     bootstrap(store)
     engine = Engine(store)
-    for controller in build_controllers(store, clock, nodes=args.nodes):
+    terminations = Terminations()
+    for controller in build_controllers(store, clock, terminations, nodes=args.nodes):
         engine.add(controller)
     engine.add(DisruptionController(store))
-    traffic = TrafficModel(store, clock)
+    traffic = TrafficModel(store, clock, terminations, dict(args.propagation_delay))
     engine.add(traffic)
     try:
         count = seeds.load(store, args.seed)

@@ -13,6 +13,12 @@ class Clock:
         if time_scale <= 0:
             raise ValueError("time scale must be positive")
         self.time_scale = float(time_scale)
+        self._origin = time.monotonic()
+
+    def now(self):
+        """Simulated seconds since the simulator started: the one timeline that the kubelet's and
+        the traffic model's schedules share."""
+        return (time.monotonic() - self._origin) * self.time_scale
 
     @staticmethod
     def monotonic():

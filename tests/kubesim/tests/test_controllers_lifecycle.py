@@ -3,8 +3,8 @@
 import time
 
 from traffic_support import apply, new_namespace, poll
-from workload_support import (CRASH_LOOP, READY_AFTER, deployment, elapsed_until, endpoint_addresses, get_json, is_ready, items, live,
-                              names, pod, rolled_out, service, slice_endpoints)
+from workload_support import (CRASH_LOOP, IGNORES_SIGTERM, READY_AFTER, deployment, elapsed_until, endpoint_addresses, get_json, is_ready, items,
+                              live, names, pod, rolled_out, service, slice_endpoints)
 
 TIME_SCALE = 20  # the shared simulator's: one real second is twenty simulated ones
 
@@ -65,20 +65,20 @@ def test_a_crash_looping_pod_restarts_with_back_off_and_is_never_ready(shared_ku
     assert container["lastState"]["terminated"]["reason"] == "Error"
 
 
-def test_graceful_deletion_keeps_a_pod_terminating_and_out_of_endpoints_for_its_grace_period(shared_kubesim, request):
+def test_a_pod_that_ignores_sigterm_stays_terminating_and_serving_for_its_grace_period_out_of_endpoints(shared_kubesim, request):
     kubesim = shared_kubesim
     namespace = new_namespace(kubesim, request.node.name)
-    apply(kubesim, namespace, pod("web-0", {"app": "web"}, grace_seconds=40), pod("web-1", {"app": "web"}), service("web"))
+    apply(kubesim, namespace, pod("web-0", {"app": "web"}, annotations=IGNORES_SIGTERM, grace_seconds=40), pod("web-1", {"app": "web"}), service("web"))
     poll(lambda: endpoint_addresses(kubesim, namespace, "web"), lambda found: sorted(found) == ["web-0", "web-1"], "both pods in endpoints")
 
     deleted_at = time.monotonic()
     kubesim.kubectl("delete", "pod", "web-0", "-n", namespace, "--wait=false")
-    terminating = poll(lambda: get_json(kubesim, namespace, "pod", "web-0"), lambda found: not is_ready(found), "web-0 to turn NotReady")
-    assert terminating["metadata"]["deletionGracePeriodSeconds"] == 40 and terminating["metadata"]["deletionTimestamp"]
-    assert "running" in terminating["status"]["containerStatuses"][0]["state"]
     poll(lambda: endpoint_addresses(kubesim, namespace, "web"), lambda found: sorted(found) == ["web-1"], "web-0 to leave the endpoints")
+    terminating = get_json(kubesim, namespace, "pod", "web-0")
+    assert terminating["metadata"]["deletionGracePeriodSeconds"] == 40 and terminating["metadata"]["deletionTimestamp"]
+    assert "running" in terminating["status"]["containerStatuses"][0]["state"] and is_ready(terminating)
     assert endpoint_addresses(kubesim, namespace, "web", "notReadyAddresses") == {}
-    assert slice_endpoints(kubesim, namespace, "web")["web-0"][1] == {"ready": False, "serving": False, "terminating": True}
+    assert slice_endpoints(kubesim, namespace, "web")["web-0"][1] == {"ready": False, "serving": True, "terminating": True}
 
     remaining = elapsed_until(lambda: not exists(kubesim, namespace, "pod", "web-0"))
     grace = 40 / TIME_SCALE
@@ -127,7 +127,7 @@ def test_orphan_deletion_keeps_the_replicaset_and_its_pods(shared_kubesim, reque
 
 def test_foreground_deletion_removes_the_dependents_before_the_owner(shared_kubesim, request):
     kubesim = shared_kubesim
-    namespace = rolled_out(kubesim, request, deployment("web", replicas=2, grace_seconds=20))
+    namespace = rolled_out(kubesim, request, deployment("web", replicas=2, grace_seconds=20, annotations=IGNORES_SIGTERM))
     kubesim.kubectl("delete", "deployment", "web", "-n", namespace, "--cascade=foreground", "--wait=false")
     owner = get_json(kubesim, namespace, "deployment", "web")
     assert owner["metadata"]["deletionTimestamp"] and "foregroundDeletion" in owner["metadata"]["finalizers"]
@@ -138,7 +138,7 @@ def test_foreground_deletion_removes_the_dependents_before_the_owner(shared_kube
 
 def test_deleting_a_namespace_removes_its_content_then_the_namespace(shared_kubesim, request):
     kubesim = shared_kubesim
-    namespace = rolled_out(kubesim, request, deployment("web", replicas=2), service("web"))
+    namespace = rolled_out(kubesim, request, deployment("web", replicas=2, annotations=IGNORES_SIGTERM), service("web"))
     kubesim.kubectl("delete", "namespace", namespace, "--wait=false")
     terminating = poll(lambda: get_json(kubesim, namespace, "namespace", namespace),
                        lambda found: any(c["type"] == "NamespaceContentRemaining" for c in found["status"].get("conditions", [])),

@@ -8,9 +8,6 @@ import prometheus_text
 import yaml
 
 IMAGE = "registry.example.com/cxpe/app"
-REQUEST_RATE = "kubesim.cxpe.io/request-rate"
-SESSION_RATE = "kubesim.cxpe.io/session-rate"
-SESSION_DURATION = "kubesim.cxpe.io/session-duration"
 READY_AFTER = "kubesim.cxpe.io/ready-after"
 WAIT_SECONDS = 30
 POLL_SECONDS = 0.05
@@ -72,11 +69,21 @@ def wait_for_endpoints(simulator, namespace, service_name, pod_names):
     poll(lambda: endpoint_pods(simulator, namespace, service_name), lambda pods: pods == sorted(pod_names), f"endpoints {sorted(pod_names)}")
 
 
-def start_traffic(simulator, namespace, service_name, **rates):
-    """Annotate the Service with rates (``request_rate=50``, ``session_rate=2``, ``session_duration=10``): traffic starts."""
-    names = {"request_rate": REQUEST_RATE, "session_rate": SESSION_RATE, "session_duration": SESSION_DURATION}
-    simulator.kubectl("annotate", "--overwrite", "-n", namespace, "service", service_name,
-                      *(f"{names[rate]}={value}" for rate, value in rates.items()))
+def traffic_annotations(**settings):
+    """Traffic annotations from keywords: ``request_rate=50`` is ``kubesim.cxpe.io/request-rate: "50"``."""
+    return {f"kubesim.cxpe.io/{name.replace('_', '-')}": str(value) for name, value in settings.items()}
+
+
+def start_traffic(simulator, namespace, name, kind="service", **settings):
+    """Annotate an entry point (a Service, Ingress or Route) with traffic settings (``request_rate=50``,
+    ``session_rate=2``, ``session_duration=10``, ``request_headers="X-Canary: always"``...): its traffic starts."""
+    simulator.kubectl("annotate", "--overwrite", "-n", namespace, kind, name,
+                      *(f"{key}={value}" for key, value in traffic_annotations(**settings).items()))
+
+
+def entry_count(samples, name, namespace, **labels):
+    """An entry family's total: ``requests_total`` or ``request_errors_total`` (by ``reason``)."""
+    return prometheus_text.total(samples, f"kubesim_entry_{name}", namespace=namespace, **labels)
 
 
 def scrape(simulator):
@@ -91,3 +98,12 @@ def wait_for_metrics(simulator, condition, description):
 def count(samples, name, namespace, **labels):
     """A family's total for a namespace, over the series matching ``labels``; ``name`` is without ``kubesim_``."""
     return prometheus_text.total(samples, f"kubesim_{name}", namespace=namespace, **labels)
+
+
+# Longer than any router's default propagation delay (simulated seconds).
+PROPAGATION_SECONDS = 3.0
+
+
+def propagate(simulator, simulated_seconds=PROPAGATION_SECONDS):
+    """Wait until every router has caught up with the changes made so far."""
+    time.sleep(simulated_seconds / simulator.time_scale)

@@ -12,6 +12,8 @@ from traffic_support import apply, new_namespace, poll
 IMAGE = "registry.example.com/cxpe/web"
 READY_AFTER = "kubesim.cxpe.io/ready-after"
 CRASH_LOOP = "kubesim.cxpe.io/crash-loop"
+# A process that does not handle SIGTERM keeps running, and its pod Terminating, for the whole grace period.
+IGNORES_SIGTERM = {"kubesim.cxpe.io/on-sigterm": "ignore"}
 ROLLOUT_TIMEOUT = "--timeout=30s"
 
 

@@ -11,9 +11,10 @@ from .replicaset import ReplicaSetController
 from .statefulset import StatefulSetController
 
 
-def build_controllers(store, clock, nodes=3):
+def build_controllers(store, clock, terminations, nodes=3):
     """The controllers in the order one engine pass runs them: owners before what they own, so one
-    pass carries a change as far down as it can (Deployment, ReplicaSet, pods, endpoints)."""
+    pass carries a change as far down as it can (Deployment, ReplicaSet, pods, endpoints).
+    ``terminations`` is the pod termination schedule the kubelets share with the traffic model."""
     ready_times = ReadyTimes(clock)
     recorder = Recorder(store, clock)
     return [
@@ -22,7 +23,7 @@ def build_controllers(store, clock, nodes=3):
         ReplicaSetController(store, clock, ready_times, recorder),
         StatefulSetController(store, clock, ready_times, recorder),
         Scheduler(store, clock, recorder),
-        Kubelet(store, clock, ready_times, recorder),
+        Kubelet(store, clock, ready_times, recorder, terminations),
         EndpointsController(store),
         EndpointSliceController(store),
         GarbageCollector(store, clock),

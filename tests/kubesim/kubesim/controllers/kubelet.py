@@ -8,8 +8,12 @@ The behaviour model lives on the pod (copied from its template):
   container exits as it starts and is restarted with the kubelet's exponential back-off, so the
   pod never turns Ready and its restart count keeps growing.
 
-A pod with a deletionTimestamp turns NotReady at once (its containers keep running, serving what
-they already have) and is removed when its grace period, in simulated seconds, has passed.
+The pod is Ready when its containers are and every condition its ``readinessGates`` name is True.
+
+A pod with a deletionTimestamp goes through the schedule :mod:`kubesim.lifecycle` computes: the
+preStop hook (still serving, still Ready), SIGTERM, then the app drains, exits or ignores the
+signal; the pod is removed once its containers have stopped, at the latest when the grace period
+(in simulated seconds) has passed.
 
 The kubelet's events go with the status writes that show what they report: Pulled, Created and
 Started for each container that starts (again, for a restart), BackOff when a crashing one waits
@@ -17,9 +21,9 @@ to be restarted, Killing for each running container of a pod being deleted.
 """
 
 import hashlib
-import threading
 
 from .. import resources
+from ..lifecycle import DRAIN
 from ..traffic.behaviour import image_tag, number
 from .events import NORMAL, WARNING, container_field_path
 from .meta import annotations, earliest, find_condition, is_deleting, mutate_if_changed, name_of, namespace_of, uid_of
@@ -34,6 +38,8 @@ BACKOFF_INITIAL_SECONDS = 10
 BACKOFF_MAX_SECONDS = 300
 _CONDITION_ORDER = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
 COMPONENT = "kubelet"
+# How often (real seconds) a draining pod looks again for the traffic model's word that its app has exited.
+DRAIN_RECHECK_SECONDS = 0.05
 
 
 def ready_after(pod):
@@ -116,6 +122,29 @@ def _not_ready(condition_type, containers):
     return {"type": condition_type, "status": "False", "reason": "ContainersNotReady", "message": f"containers with unready status: [{names}]"}
 
 
+def _unmet_readiness_gates(pod, conditions):
+    """The kubelet's message for each readiness gate whose condition is not True."""
+    messages = []
+    for gate in (pod.get("spec") or {}).get("readinessGates") or []:
+        gate_type = gate.get("conditionType", "")
+        condition = find_condition(conditions, gate_type)
+        if condition is None:
+            messages.append(f'corresponding condition of pod readiness gate "{gate_type}" does not exist.')
+        elif condition.get("status") != "True":
+            messages.append(f'the status of pod readiness gate "{gate_type}" is not "True", but {condition.get("status")}')
+    return messages
+
+
+def _pod_ready(pod, containers_ready, conditions):
+    """The Ready condition: the containers' readiness, then the readiness gates'."""
+    gates = _unmet_readiness_gates(pod, conditions)
+    if containers_ready["status"] == "True" and not gates:
+        return dict(containers_ready, type="Ready")
+    if containers_ready["status"] == "True":
+        return {"type": "Ready", "status": "False", "reason": "ReadinessGatesNotReady", "message": ", ".join(gates)}
+    return dict(containers_ready, type="Ready", message=", ".join([containers_ready["message"], *gates]))
+
+
 def _running_container(container, pod_uid, current, ready, now):
     started_at = ((current or {}).get("state") or {}).get("running", {}).get("startedAt", now)
     restarts = (current or {}).get("restartCount", 0)
@@ -156,19 +185,17 @@ def _completed_init_container(container, pod_uid, start_stamp):
 class Kubelet(PodController):
     """Runs the pods bound to the simulated nodes."""
 
-    def __init__(self, store, clock, ready_times, recorder):
+    def __init__(self, store, clock, ready_times, recorder, terminations):
         super().__init__(store, clock, ready_times, recorder)
+        self.terminations = terminations
         self._stopping = set()  # uids of deleted pods whose containers were told to stop
         self._started = {}  # pod uid -> (monotonic, wall) when its containers started
-        # pod uid -> (grace period seen, monotonic moment its containers stop, monotonic moment the deletion was noticed)
-        self._terminations = {}
-        self._terminations_lock = threading.Lock()
         self._next_ip = {}  # node name -> next host number to try in its pod CIDR
         # The grace period runs from the deletion itself, not from the next pass of the engine.
         store.add_listener(self._notice_deletion)
 
     def reconcile(self):
-        listed_at = self.clock.monotonic()
+        listed_at = self.clock.now()
         nodes = {name_of(node): node for node in self.store.list(resources.NODES)[0]}
         pods, _ = self.store.list(resources.PODS)
         delays = []
@@ -185,10 +212,7 @@ class Kubelet(PodController):
         for uid in set(self._started) - live:
             del self._started[uid]
         self._stopping &= live
-        with self._terminations_lock:
-            for uid, (_, _, noticed) in list(self._terminations.items()):
-                if uid not in live and noticed < listed_at:
-                    del self._terminations[uid]
+        self.terminations.forget(live, listed_at)
         self.ready_times.forget(live)
 
     # ---------------------------------------------------------------- running
@@ -238,7 +262,7 @@ class Kubelet(PodController):
                 statuses.append(_running_container(container, uid_of(pod), current.get(container["name"]), ready, now))
         unready = [c for c in statuses if not c["ready"]]
         containers_ready = _not_ready("ContainersReady", unready) if unready else {"type": "ContainersReady", "status": "True"}
-        pod_ready = dict(containers_ready, type="Ready")
+        pod_ready = _pod_ready(pod, containers_ready, status.get("conditions"))
         scheduled = find_condition(status.get("conditions"), "PodScheduled") or {"type": "PodScheduled", "status": "True"}
         desired = [{"type": "PodReadyToStartContainers", "status": "True"}, {"type": "Initialized", "status": "True"},
                    pod_ready, containers_ready, {k: v for k, v in scheduled.items() if k not in ("lastProbeTime", "lastTransitionTime")}]
@@ -289,37 +313,34 @@ class Kubelet(PodController):
     # ---------------------------------------------------------------- termination
 
     def _notice_deletion(self, event_type, rtype, obj):
-        if event_type == "MODIFIED" and rtype.key == resources.PODS.key and is_deleting(obj):
-            self._stop_time(obj)
-
-    def _stop_time(self, pod):
-        """When the pod's containers stop: its grace period after the deletion was first seen, sooner
-        if a later delete shortens the grace period."""
-        uid = uid_of(pod)
-        grace = pod["metadata"].get("deletionGracePeriodSeconds") or 0
-        now = self.clock.monotonic()
-        with self._terminations_lock:
-            seen_grace, deadline, noticed = self._terminations.get(uid, (None, None, now))
-            if seen_grace is None or grace < seen_grace:
-                candidate = now + self.clock.real_seconds(grace)
-                deadline = candidate if deadline is None else min(deadline, candidate)
-                self._terminations[uid] = (grace, deadline, noticed)
-            return deadline
+        if event_type == "MODIFIED" and rtype.key == resources.PODS.key and is_deleting(obj) and (obj.get("spec") or {}).get("nodeName"):
+            self.terminations.begin(obj, self.clock.now())
 
     def _terminate(self, pod, node):
-        """NotReady at once; removed once the grace period has passed (at once if it never ran)."""
-        deadline = self._stop_time(pod)
-        now = self.clock.monotonic()
-        if node is not None and uid_of(pod) not in self._stopping:
-            self._stopping.add(uid_of(pod))
-            self._record_killing(pod, name_of(node))
-        if node is None or now >= deadline:
+        """Follow the pod's termination schedule: Ready while its preStop hook runs, NotReady once
+        its app stops answering its readiness probe, removed once its containers have stopped (at
+        once if it never ran)."""
+        if node is None:
             self._finish(pod)
             return None
-        self.ready_times.mark_not_ready(pod)
-        stamp = self.clock.timestamp()
-        mutate_if_changed(self.store, resources.PODS, pod, lambda p: _stop_serving(p, stamp), subresource="status")
-        return deadline - now
+        now = self.clock.now()
+        termination = self.terminations.begin(pod, now)
+        if uid_of(pod) not in self._stopping:
+            self._stopping.add(uid_of(pod))
+            self._record_killing(pod, name_of(node))
+        if now >= termination.stopped_at:
+            self._finish(pod)
+            return None
+        if not termination.ready_at(now):
+            self.ready_times.mark_not_ready(pod)
+            stamp = self.clock.timestamp()
+            mutate_if_changed(self.store, resources.PODS, pod, lambda p: _stop_serving(p, stamp), subresource="status")
+        next_change = min(moment for moment in (termination.sigterm_at, termination.stopped_at) if moment > now)
+        delay = self.clock.real_seconds(next_change - now)
+        if termination.on_sigterm == DRAIN and termination.drain_ends_at is None and now >= termination.sigterm_at:
+            # The traffic model says when the app's last session ends.
+            delay = min(delay, DRAIN_RECHECK_SECONDS)
+        return delay
 
     def _record_killing(self, pod, host):
         """Killing for each running container: one in a crash loop's back-off has nothing to stop."""
@@ -340,7 +361,7 @@ class Kubelet(PodController):
 
 
 def _stop_serving(pod, now):
-    """A terminating pod: still running, but no longer Ready."""
+    """A terminating pod whose app no longer answers its readiness probe: still running, not Ready."""
     status = pod.setdefault("status", {})
     containers = status.get("containerStatuses") or []
     if not containers:

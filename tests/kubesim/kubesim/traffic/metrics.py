@@ -1,9 +1,10 @@
 """Traffic counters, their Prometheus text exposition (format 0.0.4) and the HTTP server for it.
 
-Every family is kept per namespace, Service, pod and version, and exposed a second time summed
+Pod families are kept per namespace, Service, pod and version, and exposed a second time summed
 over pods as ``kubesim_service_*`` with labels namespace, Service and version, which is what a
 gate asks ("the error rate of version X of Service S") without needing PromQL. Series of pods
-that are gone stay, so sums over pods never go backwards.
+that are gone stay, so sums over pods never go backwards. Entry families count what each entry
+point sent, and why what failed failed, so a test can tell "no errors" from "no traffic".
 """
 
 from dataclasses import dataclass
@@ -13,6 +14,10 @@ from ..serving import BackgroundServer
 
 SERIES_LABELS = ("namespace", "service", "pod", "version")
 SERVICE_LABELS = ("namespace", "service", "version")
+ENTRY_LABELS = ("namespace", "kind", "entry")
+ENTRY_ERROR_LABELS = ("namespace", "kind", "entry", "reason")
+# Why a request failed, as the entry error counter labels it.
+FAILURE_REASONS = ("no_route", "no_endpoints", "refused", "reset", "app_error")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -31,13 +36,15 @@ class Family:
 REQUESTS = Family("kubesim_requests_total", "counter", "Requests received, including the request that opens each session.")
 REQUEST_ERRORS = Family(
     "kubesim_request_errors_total", "counter",
-    "Requests that failed: the pod's error ratio, or no ready endpoint (pod and version empty).",
+    "Requests that failed: the pod's error ratio, a refused connection, a request cut in flight, or no endpoint (pod and version empty).",
 )
 SESSIONS_STARTED = Family("kubesim_sessions_started_total", "counter", "Long-lived sessions opened.")
 SESSIONS_COMPLETED = Family("kubesim_sessions_completed_total", "counter", "Sessions that ran their full duration.")
-SESSIONS_DROPPED = Family("kubesim_sessions_dropped_total", "counter", "Sessions cut short because their pod was deleted.")
+SESSIONS_DROPPED = Family("kubesim_sessions_dropped_total", "counter", "Sessions cut short because their pod stopped first.")
 SESSIONS_ACTIVE = Family("kubesim_sessions_active", "gauge", "Sessions open now.")
 FAMILIES = (REQUESTS, REQUEST_ERRORS, SESSIONS_STARTED, SESSIONS_COMPLETED, SESSIONS_DROPPED, SESSIONS_ACTIVE)
+ENTRY_REQUESTS = Family("kubesim_entry_requests_total", "counter", "Requests and session openings sent through an entry point.")
+ENTRY_REQUEST_ERRORS = Family("kubesim_entry_request_errors_total", "counter", "Requests sent through an entry point that failed, by reason.")
 
 
 def escape_label_value(value):
@@ -67,12 +74,15 @@ def by_service(samples):
 
 
 class Counters:
-    """Integer counters and gauges per family and (namespace, service, pod, version) series; not thread-safe."""
+    """Integer counters and gauges per family and series; not thread-safe."""
 
     def __init__(self):
         self._samples = {family.name: {} for family in FAMILIES}
+        self._entry_requests = {}
+        self._entry_errors = {}
 
     def add(self, family, series, amount=1):
+        """Count on a (namespace, service, pod, version) series of a pod family."""
         if series not in self._samples[family.name]:
             # Every family gets the series at 0 at once, as instrumented code initialises its
             # counters, so "nothing dropped" reads as 0 rather than as a missing series.
@@ -80,12 +90,25 @@ class Counters:
                 samples.setdefault(series, 0)
         self._samples[family.name][series] += amount
 
+    def add_entry_request(self, entry_series):
+        """Count a request sent through an entry point, a (namespace, kind, name) series."""
+        if entry_series not in self._entry_requests:
+            self._entry_requests[entry_series] = 0
+            for reason in FAILURE_REASONS:
+                self._entry_errors[(*entry_series, reason)] = 0
+        self._entry_requests[entry_series] += 1
+
+    def add_entry_error(self, entry_series, reason):
+        self._entry_errors[(*entry_series, reason)] += 1
+
     def exposition(self):
         lines = []
         for family in FAMILIES:
             lines.extend(family_lines(family, SERIES_LABELS, self._samples[family.name]))
         for family in FAMILIES:
             lines.extend(family_lines(family.by_service, SERVICE_LABELS, by_service(self._samples[family.name])))
+        lines.extend(family_lines(ENTRY_REQUESTS, ENTRY_LABELS, self._entry_requests))
+        lines.extend(family_lines(ENTRY_REQUEST_ERRORS, ENTRY_ERROR_LABELS, self._entry_errors))
         return "\n".join(lines) + "\n"
 
 

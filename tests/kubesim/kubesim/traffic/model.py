@@ -1,89 +1,51 @@
-"""The traffic model: requests and long-lived sessions flowing into annotated Services.
+"""The traffic model: requests and long-lived sessions entering at entry points, judged instant by instant.
 
-Each tick reads what a client-side proxy would see (Services, their routers, the Endpoints the
-controllers maintain, the pods behind them), then, under the model's lock, advances simulated
-time: sessions that ran their course complete, sessions of deleted pods are settled, and the
-tick's new requests and sessions are placed. Everything is deterministic: rates and error ratios
-carry their fractions from tick to tick, weights are spread by smooth weighted round-robin and
-session durations come from a fixed-seed random generator.
+Every store change the routers or the pods' fate depend on is noted with the simulated moment it
+was committed. Each tick replays those changes and the tick's arrivals in time order, so each
+request is judged against the state in force at its own instant, whatever the tick length or the
+time scale:
+
+- the router sees the cluster as it was ``delay`` seconds before (:class:`.world.History`), so it
+  still sends traffic to endpoints that have just gone, and learns of new ones late;
+- the pod is judged as it is at that instant: a pod that is gone, not serving (not started,
+  crash-looping) or past its SIGTERM (:mod:`kubesim.lifecycle`) refuses the connection; a pod
+  fails the share its error ratio gives;
+- a request stays in flight on its pod for the entry's request duration, a session for its drawn
+  length; a pod that stops (SIGKILL, an app that exits on SIGTERM, a forced deletion) cuts both;
+- a draining app exits when its last session and request are over: the model tells the kubelet.
+
+Everything is deterministic: arrivals are evenly spaced, error ratios carry their fractions,
+weights are spread by smooth weighted round-robin and session lengths come from a fixed-seed
+random generator.
 """
 
 import collections
+import heapq
 import math
 import random
 import threading
 from dataclasses import dataclass, field
 
 from .. import resources
+from ..lifecycle import DRAIN
 from . import routing
-from .behaviour import number, pod_error_ratio, pod_version
-from .metrics import REQUEST_ERRORS, REQUESTS, SESSIONS_ACTIVE, SESSIONS_COMPLETED, SESSIONS_DROPPED, SESSIONS_STARTED, Counters
+from .behaviour import pod_error_ratio, pod_version
+from .entries import DEFAULT_PROPAGATION_DELAYS, Arrivals, declares_traffic, entry_of
+from .metrics import (
+    REQUEST_ERRORS, REQUESTS, SESSIONS_ACTIVE, SESSIONS_COMPLETED, SESSIONS_DROPPED, SESSIONS_STARTED, Counters,
+)
+from .world import ROUTING_KINDS, History, World
 
-REQUEST_RATE_ANNOTATION = "kubesim.cxpe.io/request-rate"
-SESSION_RATE_ANNOTATION = "kubesim.cxpe.io/session-rate"
-SESSION_DURATION_ANNOTATION = "kubesim.cxpe.io/session-duration"
-DEFAULT_SESSION_DURATION = 60.0
-# Real seconds between ticks: fine enough for session durations of a few simulated seconds at
-# the time scales tests use, coarse enough to leave the engine's other controllers idle.
+# Real seconds between ticks: requests are judged at their own instants whatever the tick, so this
+# only bounds how stale /metrics can be and how late the kubelet hears that a drain has ended.
 TICK_SECONDS = 0.1
 # Fixed, so a scenario draws the same session durations on every run.
 SESSION_DURATION_SEED = 5061
-# Lets a rate of 10/s over 0.1 s of float arithmetic still make exactly one arrival.
+# Lets a fraction like 0.1 + 0.2 of float arithmetic still make exactly one error.
 _ROUNDING_SLACK = 1e-9
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A ready pod behind a Service; ``series`` is its (namespace, service, pod, version) counter key."""
-
-    uid: str
-    series: tuple
-    error_ratio: float
-
-    @classmethod
-    def of(cls, pod, service):
-        metadata = pod["metadata"]
-        return cls(metadata["uid"], (metadata["namespace"], service, metadata["name"], pod_version(pod)), pod_error_ratio(pod))
-
-
-@dataclass(frozen=True)
-class Pool:
-    """The endpoints one backend's share of traffic is spread over: the pods of ``service`` that pass ``pod_filter``."""
-
-    namespace: str
-    service: str
-    pod_filter: tuple | None
-    endpoints: tuple
-
-    @property
-    def failure_series(self):
-        """Where a request that finds no ready endpoint is counted: the Service, with no pod and no version."""
-        return (self.namespace, self.service, "", "")
-
-    def without(self, uids):
-        return Pool(self.namespace, self.service, self.pod_filter, tuple(e for e in self.endpoints if e.uid not in uids))
-
-
-@dataclass(frozen=True)
-class Demand:
-    """One entry Service's traffic: its rates (per simulated second) and the weighted pools its router feeds."""
-
-    namespace: str
-    name: str
-    request_rate: float
-    session_rate: float
-    session_duration: float
-    pools: tuple
-
-    @property
-    def weights(self):
-        return tuple(weight for weight, _ in self.pools)
-
-
-@dataclass
-class PodSessions:
-    series: tuple
-    ends: list = field(default_factory=list)
+_ENTRY_KIND_BY_RESOURCE = {resources.SERVICES.key: "Service", resources.INGRESSES.key: "Ingress", resources.ROUTES.key: "Route"}
+_WATCHED = set(ROUTING_KINDS) | {resources.NAMESPACES.key}
+REQUEST, SESSION = "requests", "sessions"
 
 
 class Carry:
@@ -117,205 +79,210 @@ class SmoothWeightedChoice:
         return chosen
 
 
-# ---------------------------------------------------------------- reading the cluster
+@dataclass
+class PodState:
+    """A pod as its containers are now: what it serves and what it is serving."""
 
+    version: str
+    error_ratio: float
+    serving: bool
+    removed_at: float | None = None
+    settled: bool = False
+    sessions: list = field(default_factory=list)  # [end, series]
+    in_flight: list = field(default_factory=list)  # (end, series, entry series)
 
-def _traffic_rates(service):
-    annotations = service["metadata"].get("annotations") or {}
-    return (
-        max(number(annotations.get(REQUEST_RATE_ANNOTATION), 0.0), 0.0),
-        max(number(annotations.get(SESSION_RATE_ANNOTATION), 0.0), 0.0),
-        max(number(annotations.get(SESSION_DURATION_ANNOTATION), DEFAULT_SESSION_DURATION), 0.0),
-    )
+    @classmethod
+    def of(cls, pod):
+        status = pod.get("status") or {}
+        containers = status.get("containerStatuses") or []
+        serving = status.get("phase") == "Running" and bool(containers) and all(c.get("ready") for c in containers)
+        return cls(pod_version(pod), pod_error_ratio(pod), serving)
 
-
-class ClusterView:
-    """One tick's reads of the store, each namespace's routers and each Service's ready pods read once."""
-
-    def __init__(self, store):
-        self._store = store
-        self._routers = {}
-        self._ready_pods = {}
-
-    def demands(self):
-        demands = []
-        for service in self._store.list(resources.SERVICES)[0]:
-            request_rate, session_rate, session_duration = _traffic_rates(service)
-            if request_rate or session_rate:
-                demands.append(self._demand(service, request_rate, session_rate, session_duration))
-        return demands
-
-    def _demand(self, service, request_rate, session_rate, session_duration):
-        namespace, name = service["metadata"]["namespace"], service["metadata"]["name"]
-        backends = routing.backends(service, self.routers(namespace))
-        pools = tuple((backend.weight, self._pool(namespace, backend)) for backend in backends)
-        # A router that weighs every backend 0 answers 503: the entry Service's traffic all fails.
-        return Demand(namespace, name, request_rate, session_rate, session_duration, pools or ((1.0, Pool(namespace, name, (), ())),))
-
-    def routers(self, namespace):
-        if namespace not in self._routers:
-            self._routers[namespace] = routing.Routers(
-                ingresses=self._store.list(resources.INGRESSES, namespace)[0],
-                routes=self._store.list(resources.ROUTES, namespace)[0],
-                splitters=self._by_name(resources.SERVICESPLITTERS, namespace),
-                resolvers=self._by_name(resources.SERVICERESOLVERS, namespace),
-            )
-        return self._routers[namespace]
-
-    def _by_name(self, rtype, namespace):
-        return {obj["metadata"]["name"]: obj for obj in self._store.list(rtype, namespace)[0]}
-
-    def _pool(self, namespace, backend):
-        pods = [pod for pod in self.ready_pods(namespace, backend.service) if routing.pod_matches(backend.pod_filter, pod)]
-        return Pool(namespace, backend.service, backend.pod_filter, tuple(Endpoint.of(pod, backend.service) for pod in pods))
-
-    def ready_pods(self, namespace, service):
-        """The live pods of the Service's ready Endpoints addresses, by name: what kube-proxy would route to."""
-        key = (namespace, service)
-        if key not in self._ready_pods:
-            self._ready_pods[key] = self._read_ready_pods(namespace, service)
-        return self._ready_pods[key]
-
-    def _read_ready_pods(self, namespace, service):
-        endpoints = self._store.find(resources.ENDPOINTS, namespace, service) or {}
-        pods = {}
-        for subset in endpoints.get("subsets") or []:
-            for address in subset.get("addresses") or []:
-                reference = address.get("targetRef") or {}
-                if reference.get("kind") != "Pod" or reference.get("name") in pods:
-                    continue
-                pod = self._store.find(resources.PODS, reference.get("namespace") or namespace, reference.get("name"))
-                # The Endpoints may lag a deletion by a moment; a terminating pod takes no new traffic.
-                if pod and not pod["metadata"].get("deletionTimestamp") and reference.get("uid") in (None, pod["metadata"]["uid"]):
-                    pods[reference["name"]] = pod
-        return [pods[name] for name in sorted(pods)]
-
-
-# ---------------------------------------------------------------- the model
+    def last_work_end(self):
+        return max([end for end, _ in self.sessions] + [end for end, _, _ in self.in_flight], default=None)
 
 
 class TrafficModel:
-    """A controller for the engine (``reconcile`` ticks) and a store listener (pod deletions drop sessions)."""
+    """A controller for the engine (``reconcile`` ticks) and a store listener (the changes, with their moments)."""
 
-    def __init__(self, store, clock, seed=SESSION_DURATION_SEED):
-        self._store = store
+    def __init__(self, store, clock, terminations, propagation_delays=None, seed=SESSION_DURATION_SEED):
         self._clock = clock
+        self._terminations = terminations
+        self._delays = dict(DEFAULT_PROPAGATION_DELAYS, **(propagation_delays or {}))
         self._lock = threading.Lock()
         self._counters = Counters()
-        self._origin = clock.monotonic()
-        self._last_tick = None
-        # (pod uid, simulated time of removal), appended by the store listener without taking the model lock.
-        self._removals = collections.deque()
+        self._changes = collections.deque()  # (moment, event type, resource key, object), in commit order
         self._durations = random.Random(seed)
-        self._generated_until = {}
-        self._arrivals = Carry()
         self._errors = Carry()
         self._choices = {}
         self._rotations = collections.Counter()
-        self._sessions = {}
+        self._pods = {}  # uid -> PodState
+        self._pod_terminations = {}  # uid -> Termination, kept once seen so a removed pod's schedule stays known
+        self._entries = {}  # entry key -> Entry
+        self._arrivals = {}  # (entry key, REQUEST | SESSION) -> Arrivals
+        self._drains_judged = set()
+        self._last_tick = None
+        now = clock.now()
+        world = World()
+        # Built before the API serves or the controllers run, so nothing is written in between.
+        for rtype in resources.RESOURCES:
+            if rtype.key in _WATCHED:
+                for obj in store.list(rtype)[0]:
+                    world = self._apply(now, "ADDED", rtype.key, obj, world)
+        self._history = History(world, now)
         store.add_listener(self._on_store_event)
 
-    def _simulated_now(self):
-        return self._clock.simulated_seconds(self._clock.monotonic() - self._origin)
-
     def _on_store_event(self, event_type, rtype, obj):
-        if event_type == "DELETED" and rtype.key == resources.PODS.key:
-            self._removals.append((obj["metadata"]["uid"], self._simulated_now()))
+        if rtype.key in _WATCHED:
+            self._changes.append((self._clock.now(), event_type, rtype.key, obj))
 
     def exposition(self):
-        """The counters in Prometheus text format."""
+        """The counters in Prometheus text format, up to the moment of the scrape."""
         with self._lock:
+            self._advance(self._clock.now())
             return self._counters.exposition()
 
     def reconcile(self):
-        now = self._clock.monotonic()
-        if self._last_tick is not None and now - self._last_tick < TICK_SECONDS:
-            return TICK_SECONDS - (now - self._last_tick)
-        self._last_tick = now
-        demands = ClusterView(self._store).demands()
+        real_now = self._clock.monotonic()
+        if self._last_tick is not None and real_now - self._last_tick < TICK_SECONDS:
+            return TICK_SECONDS - (real_now - self._last_tick)
+        self._last_tick = real_now
         with self._lock:
-            self._advance(self._simulated_now(), demands)
+            self._advance(self._clock.now())
         return TICK_SECONDS
 
-    def _advance(self, now, demands):
-        removed = self._settle_removals()
-        self._complete_sessions(now)
-        self._forget_stopped_demands(demands)
-        for demand in demands:
-            self._generate(demand, now, removed)
+    # ---------------------------------------------------------------- the timeline
 
-    # ---------------------------------------------------------------- sessions ending
+    def _advance(self, now):
+        while self._changes and self._changes[0][0] <= now:
+            moment, event_type, rtype_key, obj = self._changes.popleft()
+            self._serve_until(moment, inclusive=False)
+            self._history.record(moment, self._apply(moment, event_type, rtype_key, obj, self._history.latest))
+        self._serve_until(now, inclusive=True)
+        self._settle_terminations(now)
+        self._complete(now)
+        self._forget(now)
 
-    def _close_sessions(self, series, family, count):
-        if count:
-            self._counters.add(family, series, count)
-            self._counters.add(SESSIONS_ACTIVE, series, -count)
+    def _apply(self, moment, event_type, rtype_key, obj, world):
+        """Take one change into the pods, the entries and the routers' World; returns the new World."""
+        if rtype_key == resources.PODS.key:
+            self._pod_changed(moment, event_type, obj)
+        elif rtype_key == resources.NAMESPACES.key and event_type == "DELETED":
+            for key in [key for key in self._entries if key[1] == obj["metadata"]["name"]]:
+                self._set_entry(key, None, moment)
+        if rtype_key in _ENTRY_KIND_BY_RESOURCE and event_type != "DELETED" and declares_traffic(obj):
+            kind = _ENTRY_KIND_BY_RESOURCE[rtype_key]
+            self._set_entry((kind, obj["metadata"]["namespace"], obj["metadata"]["name"]), entry_of(kind, obj, self._delays), moment)
+        return world.changed(event_type, rtype_key, obj)
 
-    def _settle_removals(self):
-        """Settle the sessions of pods deleted since the last tick; returns their uids."""
-        removed = set()
-        while self._removals:
-            uid, removed_at = self._removals.popleft()
-            removed.add(uid)
-            self._errors.forget(uid)
-            sessions = self._sessions.pop(uid, None)
-            if sessions:
-                completed = sum(1 for end in sessions.ends if end <= removed_at)
-                self._close_sessions(sessions.series, SESSIONS_COMPLETED, completed)
-                self._close_sessions(sessions.series, SESSIONS_DROPPED, len(sessions.ends) - completed)
-        return removed
-
-    def _complete_sessions(self, now):
-        for sessions in self._sessions.values():
-            remaining = [end for end in sessions.ends if end > now]
-            self._close_sessions(sessions.series, SESSIONS_COMPLETED, len(sessions.ends) - len(remaining))
-            sessions.ends = remaining
-
-    # ---------------------------------------------------------------- new traffic
-
-    def _forget_stopped_demands(self, demands):
-        current = {(demand.namespace, demand.name) for demand in demands}
-        for key in set(self._generated_until) - current:
-            del self._generated_until[key]
-            for kind in ("requests", "sessions"):
-                self._arrivals.forget((key, kind))
+    def _set_entry(self, key, entry, moment):
+        """Start, change or (``entry`` None) stop an entry point's traffic at ``moment``."""
+        if entry is None:
+            self._entries.pop(key, None)
+        else:
+            self._entries[key] = entry
+        for kind, rate in ((REQUEST, entry.request_rate if entry else 0.0), (SESSION, entry.session_rate if entry else 0.0)):
+            arrivals = self._arrivals.get((key, kind))
+            if not rate:
+                self._arrivals.pop((key, kind), None)
                 self._choices.pop((key, kind), None)
+            elif arrivals is None:
+                self._arrivals[(key, kind)] = Arrivals(rate, moment)
+            elif arrivals.rate != rate:
+                arrivals.change(rate, moment)
 
-    def _generate(self, demand, now, removed):
-        """Place the requests and sessions that arrived since this Service's traffic was last generated."""
-        key = (demand.namespace, demand.name)
-        elapsed = now - self._generated_until.get(key, now)
-        self._generated_until[key] = now
-        pools = [pool.without(removed) if removed else pool for _, pool in demand.pools]
-        for _ in range(self._arrivals.take((key, "requests"), demand.request_rate * elapsed)):
-            self._request(pools[self._pick(key, "requests", demand.weights)], self._next_in_rotation)
-        for _ in range(self._arrivals.take((key, "sessions"), demand.session_rate * elapsed)):
-            endpoint = self._request(pools[self._pick(key, "sessions", demand.weights)], self._least_busy)
-            if endpoint is not None:
-                self._open_session(endpoint, now + self._session_duration(demand.session_duration))
+    def _pod_changed(self, moment, event_type, pod):
+        uid = pod["metadata"]["uid"]
+        state = self._pods.get(uid)
+        if event_type == "DELETED":
+            if state is not None and state.removed_at is None:
+                state.removed_at = moment
+                termination = self._pod_terminations.get(uid)
+                # A pod removed before its schedule said (a forced deletion, a node that went) is cut now.
+                if termination is None or moment < termination.stopped_at:
+                    self._settle(state, moment)
+            return
+        if pod["metadata"].get("deletionTimestamp") and uid not in self._pod_terminations:
+            # The kubelet noted the schedule when the deletion was committed, before this replay.
+            termination = self._terminations.get(uid)
+            if termination is not None:
+                self._pod_terminations[uid] = termination
+        fresh = PodState.of(pod)
+        if state is None:
+            self._pods[uid] = fresh
+        else:
+            state.version, state.error_ratio, state.serving = fresh.version, fresh.error_ratio, fresh.serving
 
-    def _pick(self, key, kind, weights):
-        choice = self._choices.get((key, kind))
-        if choice is None or choice.weights != weights:
-            choice = self._choices[(key, kind)] = SmoothWeightedChoice(weights)
-        return choice.pick()
+    def _serve_until(self, moment, inclusive):
+        """Place every arrival before ``moment`` (or at it, when ``inclusive``), in time order."""
+        queue = [(arrivals.next_time, index, key) for index, (key, arrivals) in enumerate(self._arrivals.items())]
+        heapq.heapify(queue)
+        while queue and (queue[0][0] < moment or (inclusive and queue[0][0] <= moment)):
+            _, index, key = heapq.heappop(queue)
+            arrivals = self._arrivals[key]
+            self._arrive(key, arrivals.take())
+            heapq.heappush(queue, (arrivals.next_time, index, key))
 
-    def _request(self, pool, choose_endpoint):
-        """Count one request to the pool; returns the endpoint that served it, or None if it failed."""
+    # ---------------------------------------------------------------- one arrival
+
+    def _arrive(self, key, moment):
+        entry_key, kind = key
+        entry = self._entries[entry_key]
+        entry_series = (entry.namespace, entry.kind, entry.name)
+        self._counters.add_entry_request(entry_series)
+        plan = routing.plan(self._history.at(moment - entry.delay), entry)
+        if not plan.shares:
+            self._fail_unrouted(entry, entry_series, plan.failure_service, plan.failure)
+            return
+        pool = plan.shares[self._pick(key, plan.weights)][1]
         if not pool.endpoints:
-            self._counters.add(REQUESTS, pool.failure_series)
-            self._counters.add(REQUEST_ERRORS, pool.failure_series)
-            return None
-        endpoint = choose_endpoint(pool)
-        self._counters.add(REQUESTS, endpoint.series)
-        if self._errors.take(endpoint.uid, endpoint.error_ratio):
-            self._counters.add(REQUEST_ERRORS, endpoint.series)
-            return None
-        return endpoint
+            self._fail_unrouted(entry, entry_series, pool.service, routing.NO_ENDPOINTS)
+            return
+        uid, pod_name = (self._least_busy if kind == SESSION else self._next_in_rotation)(pool)
+        state = self._pods.get(uid)
+        series = (pool.namespace, pool.service, pod_name, state.version if state else "")
+        self._counters.add(REQUESTS, series)
+        if state is None or not self._accepts(uid, state, moment):
+            self._fail(series, entry_series, "refused")
+            return
+        if self._errors.take(uid, state.error_ratio):
+            self._fail(series, entry_series, "app_error")
+            return
+        state.in_flight.append((moment + entry.request_duration, series, entry_series))
+        if kind == SESSION:
+            state.sessions.append([moment + self._session_duration(entry.session_duration), series])
+            self._counters.add(SESSIONS_STARTED, series)
+            self._counters.add(SESSIONS_ACTIVE, series)
+
+    def _accepts(self, uid, state, moment):
+        """Whether the pod takes a new connection at ``moment``."""
+        if state.removed_at is not None and moment >= state.removed_at:
+            return False
+        termination = self._pod_terminations.get(uid)
+        if termination is not None and not termination.accepts_at(moment):
+            return False
+        return state.serving
+
+    def _fail_unrouted(self, entry, entry_series, service, reason):
+        series = (entry.namespace, service, "", "")
+        self._counters.add(REQUESTS, series)
+        self._fail(series, entry_series, reason)
+
+    def _fail(self, series, entry_series, reason):
+        self._counters.add(REQUEST_ERRORS, series)
+        self._counters.add_entry_error(entry_series, reason)
+
+    def _pick(self, key, weights):
+        if len(weights) == 1:
+            return 0
+        choice = self._choices.get(key)
+        if choice is None or choice.weights != weights:
+            choice = self._choices[key] = SmoothWeightedChoice(weights)
+        return choice.pick()
 
     def _rotation(self, pool):
         """A per-pool counter that advances on every use, so ties and turns move on through the pods."""
-        key = (pool.namespace, pool.service, pool.pod_filter)
+        key = (pool.namespace, pool.service, pool.subset)
         turn = self._rotations[key]
         self._rotations[key] += 1
         return turn
@@ -327,13 +294,67 @@ class TrafficModel:
         """The endpoint holding the fewest sessions; among equals, the next in rotation."""
         start, count = self._rotation(pool), len(pool.endpoints)
         order = [pool.endpoints[(start + offset) % count] for offset in range(count)]
-        return min(order, key=lambda endpoint: len(self._sessions[endpoint.uid].ends) if endpoint.uid in self._sessions else 0)
+        return min(order, key=lambda endpoint: len(self._pods[endpoint[0]].sessions) if endpoint[0] in self._pods else 0)
 
     def _session_duration(self, mean):
-        """Exponentially distributed around the Service's mean, like call or connection lengths."""
+        """Exponentially distributed around the entry's mean, like call or connection lengths."""
         return self._durations.expovariate(1.0 / mean) if mean > 0 else 0.0
 
-    def _open_session(self, endpoint, ends_at):
-        self._sessions.setdefault(endpoint.uid, PodSessions(endpoint.series)).ends.append(ends_at)
-        self._counters.add(SESSIONS_STARTED, endpoint.series)
-        self._counters.add(SESSIONS_ACTIVE, endpoint.series)
+    # ---------------------------------------------------------------- endings
+
+    def _settle(self, state, moment):
+        """The pod's containers stopped at ``moment``: what ended by then completed, the rest is cut."""
+        if state.settled:
+            return
+        state.settled = True
+        for end, series in state.sessions:
+            self._close_session(series, SESSIONS_COMPLETED if end <= moment else SESSIONS_DROPPED)
+        for end, series, entry_series in state.in_flight:
+            if end > moment:
+                self._fail(series, entry_series, "reset")
+        state.sessions, state.in_flight = [], []
+
+    def _settle_terminations(self, now):
+        """Tell the kubelet when each draining app is done, and cut what pods that stopped by now still held."""
+        for uid, termination in self._terminations.snapshot().items():
+            self._pod_terminations.setdefault(uid, termination)
+        for uid, termination in self._pod_terminations.items():
+            state = self._pods.get(uid)
+            if state is None:
+                continue
+            if termination.on_sigterm == DRAIN and uid not in self._drains_judged and termination.sigterm_at <= now:
+                # Nothing new lands on a pod past its SIGTERM: what it holds now is all it must finish.
+                self._drains_judged.add(uid)
+                last = state.last_work_end()
+                self._terminations.end_drain(uid, min(max(termination.sigterm_at, last or 0.0), termination.kill_at))
+            if termination.stopped_at <= now:
+                self._settle(state, termination.stopped_at)
+
+    def _complete(self, now):
+        for state in self._pods.values():
+            if state.settled:
+                continue
+            if state.sessions:
+                remaining = []
+                for session in state.sessions:
+                    if session[0] <= now:
+                        self._close_session(session[1], SESSIONS_COMPLETED)
+                    else:
+                        remaining.append(session)
+                state.sessions = remaining
+            if state.in_flight:
+                state.in_flight = [request for request in state.in_flight if request[0] > now]
+
+    def _close_session(self, series, family):
+        self._counters.add(family, series)
+        self._counters.add(SESSIONS_ACTIVE, series, -1)
+
+    def _forget(self, now):
+        """Let go of what no router can still be behind: old Worlds, and pods removed before them."""
+        horizon = now - max([entry.delay for entry in self._entries.values()] + list(self._delays.values())) - 1.0
+        self._history.forget_before(horizon)
+        for uid in [uid for uid, state in self._pods.items() if state.removed_at is not None and state.removed_at < horizon]:
+            del self._pods[uid]
+            self._pod_terminations.pop(uid, None)
+            self._drains_judged.discard(uid)
+            self._errors.forget(uid)

@@ -1,124 +1,196 @@
-"""Where the traffic addressed to a Service goes: the weighted router in front of it, if any.
+"""How each router sends an entry point's traffic, given what it knows (a :class:`World`).
 
-A router *fronts* a Service when it names it: an NGINX stable Ingress or its canary for the same
-host and path, an OpenShift Route as ``spec.to`` or an alternate backend, a Consul ServiceSplitter
-or ServiceResolver by its own name. The traffic then follows that router's current weights, so
-shifting weights (or swapping a Route's ``to``) moves the traffic, as it would at a real entry point.
-
-Only one router applies: the one the Service's ``kubesim.cxpe.io/traffic-entry`` annotation names
-(``ingress``, ``route`` or ``mesh``), else the first that exists in the order ingress, route, mesh.
-Ingresses and Routes carry north-south traffic straight to the Service's endpoints; the mesh
-resolves each split through the target Service's ServiceResolver subsets.
+- kube-proxy (a Service entry): the Service's ready endpoints; with none, its serving terminating
+  ones (kube-proxy's fallback since v1.28); with none at all, connections are refused.
+- ingress-nginx (an Ingress entry): the first stable Ingress (by name) with the location the
+  clients call, and one canary Ingress for it. A request carrying the canary's
+  ``canary-by-header`` goes to the canary for ``always`` (or the ``canary-by-header-value``),
+  to the stable backend for ``never``; others are split by ``canary-weight`` out of
+  ``canary-weight-total``. A canary backend with no ready endpoint gets nothing (the controller
+  keeps no balancer for it, so everything goes to the stable one); a stable backend with none
+  answers 503, canary included.
+- the OpenShift router (a Route entry): ``spec.to`` and ``spec.alternateBackends`` by ``weight``
+  (0-256, 100 when omitted); a Service with no ready endpoint has no server in the HAProxy backend,
+  so the others share its traffic; with no server at all the router answers 503.
+- Consul (a Service entry through the mesh): the ServiceSplitter named for the Service, each split
+  to its Service and ServiceResolver subset, else the resolver's default subset, else the Service's
+  ready instances. A split whose subset has no healthy instance fails its share (Envoy's 503).
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .behaviour import number
+from .entries import INGRESS, KUBE_PROXY, MESH, ROUTE
 
-TRAFFIC_ENTRY_ANNOTATION = "kubesim.cxpe.io/traffic-entry"
 CANARY_ANNOTATION = "nginx.ingress.kubernetes.io/canary"
 CANARY_WEIGHT_ANNOTATION = "nginx.ingress.kubernetes.io/canary-weight"
 CANARY_WEIGHT_TOTAL_ANNOTATION = "nginx.ingress.kubernetes.io/canary-weight-total"
+CANARY_HEADER_ANNOTATION = "nginx.ingress.kubernetes.io/canary-by-header"
+CANARY_HEADER_VALUE_ANNOTATION = "nginx.ingress.kubernetes.io/canary-by-header-value"
 DEFAULT_CANARY_WEIGHT_TOTAL = 100
-# OpenShift's router: weights 0..256, 100 when omitted.
 DEFAULT_ROUTE_WEIGHT = 100
 MAX_ROUTE_WEIGHT = 256
 # consul-k8s registers a pod's ``consul.hashicorp.com/service-meta-<key>`` annotations as service meta.
 CONSUL_META_ANNOTATION_PREFIX = "consul.hashicorp.com/service-meta-"
 _FILTER_CLAUSE = re.compile(r'^Service\.Meta\.(?P<key>[\w./-]+)\s*(?P<operator>==|!=)\s*(?P<value>"[^"]*"|[^\s"]+)$')
 
+# Why a request found nowhere to go.
+NO_ROUTE = "no_route"  # the entry point has nothing for it: no Service, no Ingress location, no Route
+NO_ENDPOINTS = "no_endpoints"  # the router has the backend but no endpoint for it
+
 
 @dataclass(frozen=True)
-class Backend:
-    """A weighted share of an entry Service's traffic.
+class Pool:
+    """The endpoints one share goes to: pods of ``service`` (those a mesh subset selects), as (uid, name)."""
 
-    ``pod_filter`` holds the (meta key, equal, value) conditions a pod of ``service`` must meet; ``()``
-    admits every pod and ``None`` none (a subset that does not resolve).
-    """
-
+    namespace: str
     service: str
-    weight: float
-    pod_filter: tuple | None = ()
+    subset: str
+    endpoints: tuple
 
 
 @dataclass(frozen=True)
-class Routers:
-    """The routing objects of one namespace, each list ordered by name."""
+class Plan:
+    """An entry's routing: weighted pools, or, with no pool, why every request fails and on which Service it counts."""
 
-    ingresses: list
-    routes: list
-    splitters: dict
-    resolvers: dict
+    shares: tuple = ()
+    failure: str = ""
+    failure_service: str = ""
+    weights: tuple = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "weights", tuple(weight for weight, _ in self.shares))
 
 
 def _annotations(obj):
     return obj["metadata"].get("annotations") or {}
 
 
-# ---------------------------------------------------------------- NGINX Ingress canary
+def _is_ready(conditions):
+    # An unset condition means ready, as the EndpointSlice API defines it.
+    return conditions.get("ready") is not False
+
+
+def _pool(world, namespace, service, members=None, subset=""):
+    """A pool of the Service's ready endpoints (``members`` narrows them to pods passing a filter)."""
+    endpoints = [(uid, name) for uid, name, conditions in world.endpoints(namespace, service) if _is_ready(conditions)]
+    if members is not None:
+        endpoints = [endpoint for endpoint in endpoints if members(endpoint[1])]
+    return Pool(namespace, service, subset, tuple(endpoints))
+
+
+def _single(pool, failure_service):
+    if pool.endpoints:
+        return Plan(((1.0, pool),))
+    return Plan(failure=NO_ENDPOINTS, failure_service=failure_service)
+
+
+# ---------------------------------------------------------------- kube-proxy
+
+
+def kube_proxy_plan(world, entry):
+    service = entry.target[0]
+    if (entry.namespace, service) not in world.tables["services"]:
+        return Plan(failure=NO_ROUTE, failure_service=service)
+    pool = _pool(world, entry.namespace, service)
+    if not pool.endpoints:
+        terminating = tuple((uid, name) for uid, name, conditions in world.endpoints(entry.namespace, service)
+                            if conditions.get("serving") and conditions.get("terminating"))
+        pool = Pool(entry.namespace, service, "", terminating)
+    return _single(pool, service)
+
+
+# ---------------------------------------------------------------- ingress-nginx
 
 
 def _is_canary(ingress):
     return _annotations(ingress).get(CANARY_ANNOTATION) == "true"
 
 
-def _locations(ingress):
-    """((host, path), Service name) for each HTTP path of an Ingress that has a Service backend."""
+def _backend_at(ingress, location):
+    """The Service an Ingress sends a (host, path) location to, or None."""
+    host, path = location
     for rule in (ingress.get("spec") or {}).get("rules") or []:
-        for path in (rule.get("http") or {}).get("paths") or []:
-            service = ((path.get("backend") or {}).get("service") or {}).get("name")
-            if service:
-                yield (rule.get("host", ""), path.get("path", "/")), service
+        if rule.get("host", "") != host:
+            continue
+        for rule_path in (rule.get("http") or {}).get("paths") or []:
+            if rule_path.get("path", "/") == path:
+                return ((rule_path.get("backend") or {}).get("service") or {}).get("name")
+    return None
 
 
-def _canary_share(canary):
-    """(weight, total) of a canary Ingress; a canary selected only by header or cookie has weight 0."""
+def _canary_choice(canary, headers):
+    """True (canary), False (stable) or None (by weight) for a request with these headers."""
+    annotations = _annotations(canary)
+    header = (annotations.get(CANARY_HEADER_ANNOTATION) or "").lower()
+    value = dict(headers).get(header) if header else None
+    if value is None:
+        return None
+    expected = annotations.get(CANARY_HEADER_VALUE_ANNOTATION)
+    if expected:
+        return True if value == expected else None
+    return {"always": True, "never": False}.get(value)
+
+
+def _canary_weight(canary):
     annotations = _annotations(canary)
     total = number(annotations.get(CANARY_WEIGHT_TOTAL_ANNOTATION), DEFAULT_CANARY_WEIGHT_TOTAL)
     total = total if total > 0 else DEFAULT_CANARY_WEIGHT_TOTAL
-    weight = number(annotations.get(CANARY_WEIGHT_ANNOTATION), 0)
-    return min(max(weight, 0), total), total
+    return min(max(number(annotations.get(CANARY_WEIGHT_ANNOTATION), 0), 0), total), total
 
 
-def ingress_backends(name, routers):
-    """Backends of the first stable Ingress location that names the Service, directly or through its canary."""
-    canaries = {}
-    for ingress in filter(_is_canary, routers.ingresses):
-        for location, service in _locations(ingress):
-            # ingress-nginx honours one canary per location.
-            canaries.setdefault(location, (service, ingress))
-    for ingress in routers.ingresses:
-        if _is_canary(ingress):
+def ingress_plan(world, entry):
+    location = entry.target
+    stable_service = canary_service = canary = None
+    for ingress in world.of_namespace("ingresses", entry.namespace):
+        backend = _backend_at(ingress, location)
+        if backend is None:
             continue
-        for location, stable in _locations(ingress):
-            canary_service, canary = canaries.get(location, (None, None))
-            if name not in (stable, canary_service):
-                continue
+        if _is_canary(ingress):
             if canary is None:
-                return [Backend(stable, 1.0)]
-            weight, total = _canary_share(canary)
-            return [Backend(stable, total - weight), Backend(canary_service, weight)]
-    return None
+                canary, canary_service = ingress, backend
+        elif stable_service is None:
+            stable_service = backend
+    if stable_service is None:
+        return Plan(failure=NO_ROUTE)
+    stable = _pool(world, entry.namespace, stable_service)
+    if not stable.endpoints:
+        return Plan(failure=NO_ENDPOINTS, failure_service=stable_service)
+    if canary is None:
+        return Plan(((1.0, stable),))
+    canary_pool = _pool(world, entry.namespace, canary_service)
+    if not canary_pool.endpoints:
+        return Plan(((1.0, stable),))
+    choice = _canary_choice(canary, entry.headers)
+    if choice is not None:
+        return Plan(((1.0, canary_pool if choice else stable),))
+    weight, total = _canary_weight(canary)
+    return Plan(tuple((share, pool) for share, pool in ((total - weight, stable), (weight, canary_pool)) if share > 0))
 
 
-# ---------------------------------------------------------------- OpenShift Route
+# ---------------------------------------------------------------- OpenShift router
 
 
 def _route_weight(target):
-    weight = number(target.get("weight"), DEFAULT_ROUTE_WEIGHT)
-    return min(max(weight, 0), MAX_ROUTE_WEIGHT)
+    return min(max(number(target.get("weight"), DEFAULT_ROUTE_WEIGHT), 0), MAX_ROUTE_WEIGHT)
 
 
-def route_backends(name, routers):
-    """Backends of the first Route whose ``to`` or alternate backends name the Service."""
-    for route in routers.routes:
-        spec = route.get("spec") or {}
-        targets = [spec.get("to") or {}, *(spec.get("alternateBackends") or [])]
-        services = [target for target in targets if target.get("kind", "Service") == "Service" and target.get("name")]
-        if any(target["name"] == name for target in services):
-            return [Backend(target["name"], _route_weight(target)) for target in services]
-    return None
+def route_plan(world, entry):
+    route = world.tables["routes"].get((entry.namespace, entry.name))
+    if route is None:
+        return Plan(failure=NO_ROUTE)
+    spec = route.get("spec") or {}
+    targets = [spec.get("to") or {}, *(spec.get("alternateBackends") or [])]
+    services = [t for t in targets if t.get("kind", "Service") == "Service" and t.get("name")]
+    shares = []
+    for target in services:
+        pool = _pool(world, entry.namespace, target["name"])
+        if _route_weight(target) > 0 and pool.endpoints:
+            shares.append((_route_weight(target), pool))
+    if not shares:
+        return Plan(failure=NO_ENDPOINTS, failure_service=services[0]["name"] if services else "")
+    return Plan(tuple(shares))
 
 
 # ---------------------------------------------------------------- Consul service mesh
@@ -143,57 +215,59 @@ def parse_consul_filter(text):
 
 
 def subset_filter(resolver, subset):
-    """The pod filter of a named subset (or the resolver's default subset when none is named)."""
+    """The name and pod filter of a subset (the resolver's default subset when none is named)."""
     spec = (resolver or {}).get("spec") or {}
-    subset = subset or spec.get("defaultSubset")
+    subset = subset or spec.get("defaultSubset") or ""
     if not subset:
-        return ()
+        return "", ()
     definition = (spec.get("subsets") or {}).get(subset)
     if definition is None:
-        return None
-    return parse_consul_filter(definition.get("filter") or "")
+        return subset, None
+    return subset, parse_consul_filter(definition.get("filter") or "")
 
 
-def pod_matches(pod_filter, pod):
+def meta_matches(pod_filter, meta):
     """Whether a pod's service meta meets a filter: ``Service.Meta.<key>`` is the pod's
     ``consul.hashicorp.com/service-meta-<key>`` annotation, else its label ``<key>``."""
-    if pod_filter is None:
+    if pod_filter is None or meta is None:
         return False
-    labels = pod["metadata"].get("labels") or {}
-    annotations = _annotations(pod)
-    for key, equal, value in pod_filter:
-        if (annotations.get(CONSUL_META_ANNOTATION_PREFIX + key, labels.get(key)) == value) != equal:
-            return False
-    return True
+    labels, annotations = meta
+    return all((annotations.get(CONSUL_META_ANNOTATION_PREFIX + key, labels.get(key)) == value) == equal
+               for key, equal, value in pod_filter)
 
 
-def mesh_backends(name, routers):
-    """Backends of the ServiceSplitter named for the Service, or its ServiceResolver's default subset."""
-    splitter = routers.splitters.get(name)
-    if splitter is not None:
-        backends = []
-        for split in (splitter.get("spec") or {}).get("splits") or []:
-            service = split.get("service") or name
-            pod_filter = subset_filter(routers.resolvers.get(service), split.get("serviceSubset"))
-            backends.append(Backend(service, number(split.get("weight"), 0), pod_filter))
-        return backends
-    if name in routers.resolvers:
-        return [Backend(name, 1.0, subset_filter(routers.resolvers[name], None))]
-    return None
+def _subset_pool(world, namespace, service, subset):
+    name, pod_filter = subset_filter(world.tables["resolvers"].get((namespace, service)), subset)
+    if pod_filter == ():
+        return _pool(world, namespace, service, subset=name)
+    pods = world.tables["pods"]
+    return _pool(world, namespace, service, lambda pod_name: meta_matches(pod_filter, pods.get((namespace, pod_name))), name)
 
 
-# ---------------------------------------------------------------- choosing the router
+def mesh_plan(world, entry):
+    service = entry.target[0]
+    splitter = world.tables["splitters"].get((entry.namespace, service))
+    if splitter is None:
+        if (entry.namespace, service) not in world.tables["services"]:
+            return Plan(failure=NO_ROUTE, failure_service=service)
+        return _single(_subset_pool(world, entry.namespace, service, None), service)
+    shares = []
+    for split in (splitter.get("spec") or {}).get("splits") or []:
+        weight = number(split.get("weight"), 0)
+        if weight > 0:
+            shares.append((weight, _subset_pool(world, entry.namespace, split.get("service") or service, split.get("serviceSubset"))))
+    if not shares:
+        return Plan(failure=NO_ENDPOINTS, failure_service=service)
+    return Plan(tuple(shares))
 
-ENTRY_ROUTERS = {"ingress": ingress_backends, "route": route_backends, "mesh": mesh_backends}
+
+PLANNERS = {KUBE_PROXY: kube_proxy_plan, INGRESS: ingress_plan, ROUTE: route_plan, MESH: mesh_plan}
 
 
-def backends(service, routers):
-    """The weighted backends of an entry Service; empty when its router gives every backend weight 0
-    (the real routers answer 503), the Service itself when no router fronts it."""
-    name = service["metadata"]["name"]
-    chosen = _annotations(service).get(TRAFFIC_ENTRY_ANNOTATION)
-    for entry in (chosen,) if chosen in ENTRY_ROUTERS else ENTRY_ROUTERS:
-        found = ENTRY_ROUTERS[entry](name, routers)
-        if found is not None:
-            return [backend for backend in found if backend.weight > 0]
-    return [Backend(name, 1.0)]
+def plan(world, entry):
+    """The entry's routing in this World, computed once per World and entry."""
+    key = (entry.router, entry.namespace, entry.name, entry.target, entry.headers)
+    found = world.plans.get(key)
+    if found is None:
+        found = world.plans[key] = PLANNERS[entry.router](world, entry)
+    return found
