@@ -307,10 +307,13 @@ class Api:
 
     # ---------------------------------------------------------------- reads
 
+    def _table(self, request, target, objects, list_metadata):
+        """The Table ``kubectl get`` prints, its ages as of the simulated clock's now."""
+        return tables.table(target.rtype, objects, self.store.clock.wall(), request.param("includeObject", "Metadata"), list_metadata)
+
     def _render(self, request, target, obj):
         if wants_table(request):
-            return tables.table(target.rtype, [obj], request.param("includeObject", "Metadata"),
-                                {"resourceVersion": obj["metadata"].get("resourceVersion", "")})
+            return self._table(request, target, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")})
         return obj
 
     def _get(self, request, target):
@@ -323,7 +326,7 @@ class Api:
         items, resource_version = self.store.list(target.rtype, target.namespace, _label_requirements(request), _field_requirements(request))
         items, metadata = _page(items, resource_version, request)
         if wants_table(request):
-            return Response(200, tables.table(target.rtype, items, request.param("includeObject", "Metadata"), metadata))
+            return Response(200, self._table(request, target, items, metadata))
         return Response(200, {"kind": target.rtype.list_kind, "apiVersion": target.rtype.api_version, "metadata": metadata, "items": items})
 
     # ---------------------------------------------------------------- watch
@@ -336,13 +339,11 @@ class Api:
         field_requirements = _field_requirements(request) + list(extra_fields)
         labels = _label_requirements(request)
         table = wants_table(request)
-        include_object = request.param("includeObject", "Metadata")
 
         def render(event_type, obj):
             if event_type in ("ERROR", "BOOKMARK") or not table:
                 return {"type": event_type, "object": obj}
-            return {"type": event_type, "object": tables.table(target.rtype, [obj], include_object,
-                                                                 {"resourceVersion": obj["metadata"].get("resourceVersion", "")})}
+            return {"type": event_type, "object": self._table(request, target, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")})}
 
         try:
             timeout = float(request.param("timeoutSeconds") or DEFAULT_WATCH_TIMEOUT_SECONDS)
