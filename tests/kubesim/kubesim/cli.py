@@ -1,7 +1,9 @@
 """``kubesim serve``: the API server, its controllers and the traffic model in one process."""
 
 import argparse
+import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -13,6 +15,7 @@ from . import seeds
 from .api.admission import admit
 from .api.bootstrap import bootstrap
 from .api.disruption import DisruptionController
+from .api.faults import Faults, RuleError
 from .api.server import ApiServer
 from .clock import Clock
 from .controllers import build_controllers
@@ -43,6 +46,13 @@ def write_kubeconfig(path, server_url, context):
     os.replace(temporary, path)
 
 
+def seconds(text):
+    value = float(text)
+    if value < 0 or math.isnan(value):
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text}")
+    return value
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="kubesim", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -54,12 +64,29 @@ def parse_args(argv):
     serve.add_argument("--seed", action="append", default=[], help="multi-document YAML file of objects to load (repeatable)")
     serve.add_argument("--time-scale", type=float, default=1.0, help="simulated seconds per real second (default 1)")
     serve.add_argument("--nodes", type=int, default=3, help="number of simulated nodes (default 3)")
+    serve.add_argument("--fault", action="append", default=[], metavar="RULE",
+                       help="inject a fault into matching client requests: a JSON rule as POSTed to /kubesim/v1/faults (repeatable)")
+    serve.add_argument("--pause-controllers", type=seconds, nargs="?", const=math.inf, metavar="SECONDS",
+                       help="start with the controllers paused for SECONDS simulated seconds, or until resumed without SECONDS")
     serve.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)
 
 
+def fault_rules(texts):
+    """The --fault rules; raises RuleError (or ValueError for text that is not JSON)."""
+    rules = Faults()
+    for text in texts:
+        rules.add(json.loads(text))
+    return rules
+
+
 def serve(args):
     logging.basicConfig(level=args.log_level.upper(), format="kubesim %(levelname)s %(name)s: %(message)s")
+    try:
+        faults = fault_rules(args.fault)
+    except (RuleError, ValueError) as exc:
+        print(f"kubesim: invalid --fault: {exc}", file=sys.stderr)
+        return 2
     clock = Clock(args.time_scale)
     store = Store(clock)
     store.admission = admit
@@ -69,13 +96,16 @@ def serve(args):
         engine.add(controller)
     engine.add(DisruptionController(store))
     traffic = TrafficModel(store, clock)
-    engine.add(traffic)
+    # Client traffic keeps flowing while the cluster's own components are paused.
+    engine.add(traffic, pausable=False)
+    if args.pause_controllers is not None:
+        engine.pause(None if math.isinf(args.pause_controllers) else clock.real_seconds(args.pause_controllers))
     try:
         count = seeds.load(store, args.seed)
     except (OSError, yaml.YAMLError, seeds.SeedError) as exc:
         print(f"kubesim: cannot load seed: {exc}", file=sys.stderr)
         return 2
-    api = ApiServer(store, clock, HOST, args.port)
+    api = ApiServer(store, engine, faults, HOST, args.port)
     metrics = MetricsServer(traffic, HOST, args.metrics_port) if args.metrics_port is not None else None
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
