@@ -79,9 +79,9 @@ class Rule:
 
     def fires(self):
         """Count one more matching request and say whether this one fails."""
+        self.matched += 1
         if self.count is not None and self.fired >= self.count:
             return False
-        self.matched += 1
         chosen = self._draws.random() < self.ratio if self.ratio is not None else self.matched % self.every == 0
         if chosen:
             self.fired += 1
