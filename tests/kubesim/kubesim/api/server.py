@@ -2,7 +2,8 @@
 
 Every failure becomes a Status body with its code; an unexpected one is a 500 and the server
 keeps serving. Each answered request is counted in the request metrics, with its code and how
-long it took.
+long it took, just before the end of its answer goes out: a client that reads the metrics after
+its answer finds it counted.
 """
 
 import json
@@ -116,17 +117,23 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # pylint: disable=broad-except
             LOG.exception("%s %s failed", self.command, self.path)
             response = Response(500, ApiError(f"Internal error occurred: {exc}").status())
-        try:
-            if isinstance(response, WatchStream):
-                self._stream(response)
-            else:
-                if response.delay:
-                    self.server.stopping.wait(response.delay)
-                self._send(response, warnings)
-        finally:
-            if request is not None and request.labels is not None:
-                code = 200 if isinstance(response, WatchStream) else response.code
-                self.server.api.metrics.observe(request.labels, code, time.monotonic() - started)
+        labels = request.labels if request is not None else None
+        counted = False
+
+        def count(code):
+            """Count the request once, whichever way its answer ends."""
+            nonlocal counted
+            if labels is not None and not counted:
+                counted = True
+                self.server.api.metrics.observe(labels, code, time.monotonic() - started)
+
+        if isinstance(response, WatchStream):
+            self._stream(response, count)
+            return
+        if response.delay:
+            self.server.stopping.wait(response.delay)
+        count(response.code)
+        self._send(response, warnings)
 
     # ---------------------------------------------------------------- response
 
@@ -148,7 +155,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
-    def _stream(self, stream):
+    def _stream(self, stream, count):
+        """Stream the watch; ``count(200)`` is called before it ends (its code went out first)."""
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
@@ -169,11 +177,14 @@ class _Handler(BaseHTTPRequestHandler):
                 send_event(event)
             if stream.watch is not None:
                 self._follow(stream, send_event, cut_at)
+            count(200)
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except _WatchCut:
+            count(200)
             self._drop_connection()
         except OSError:
+            count(200)
             self.close_connection = True
         finally:
             if stream.watch is not None:
