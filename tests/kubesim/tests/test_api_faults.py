@@ -230,10 +230,10 @@ def test_paused_controllers_create_nothing_until_resumed_while_the_api_serves(ku
 
 def test_a_pause_for_some_simulated_seconds_ends_by_itself(kubesim_factory):
     simulator = kubesim_factory(time_scale=20)
-    status, state = http(simulator, "POST", "/kubesim/v1/pause", {"seconds": 40})
-    assert status == 200 and state["paused"] and 0 < state["remainingSeconds"] <= 40
+    status, state = http(simulator, "POST", "/kubesim/v1/pause", {"seconds": 100})
+    assert status == 200 and state["paused"] and 0 < state["remainingSeconds"] <= 100
     simulator.kubectl("create", "deployment", "web", "--image=registry.example.com/web:1.0")
     assert replicasets(simulator) == []
-    # Forty simulated seconds are two real ones at 20x; then the controllers catch up on their own.
+    # A hundred simulated seconds are five real ones at 20x; then the controllers catch up on their own.
     wait_until(lambda: len(replicasets(simulator)) == 1, timeout=20, message="the ReplicaSet after the pause")
     assert http(simulator, "GET", "/kubesim/v1/pause")[1] == {"paused": False}
