@@ -108,13 +108,13 @@ def available_since(item):
 
 
 def test_a_step_starts_once_the_previous_one_is_ready(kubesim_factory):
-    # Pods take 2 real seconds to become ready, long enough to show in the
-    # API's second-resolution timestamps.
-    ready_after = 2
+    # Pods take 200 simulated seconds (2 real ones) to become ready; the
+    # API's timestamps are on the simulated clock.
+    ready_after = 2 * TIME_SCALE
     simulator = kubesim_factory(time_scale=TIME_SCALE)
     deploy(simulator, "-e", json.dumps({
         "platform_deploy_groups": ["gauth", "tenant"],
-        "platform_deploy_pod_annotations": {"kubesim.cxpe.io/ready-after": str(ready_after * TIME_SCALE)},
+        "platform_deploy_pod_annotations": {"kubesim.cxpe.io/ready-after": str(ready_after)},
     }))
     deployments = dict((item["metadata"]["name"], item) for item in objects(simulator, "deployments"))
     gauth = [deployments[name] for name in ("gauth-auth", "gauth-environment", "gauth-ui")]

@@ -1,7 +1,9 @@
 """``kubesim serve``: the API server, its controllers and the traffic model in one process."""
 
 import argparse
+import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -13,6 +15,7 @@ from . import seeds
 from .api.admission import admit
 from .api.bootstrap import bootstrap
 from .api.disruption import DisruptionController
+from .api.faults import Faults, RuleError
 from .api.server import ApiServer
 from .clock import Clock
 from .controllers import build_controllers
@@ -45,17 +48,18 @@ def write_kubeconfig(path, server_url, context):
     os.replace(temporary, path)
 
 
+def seconds(text):
+    value = float(text)
+    if value < 0 or math.isnan(value):
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text}")
+    return value
+
+
 def propagation_delay(text):
-    router, separator, seconds = text.partition("=")
+    router, separator, delay = text.partition("=")
     if not separator or router not in DEFAULT_PROPAGATION_DELAYS:
         raise argparse.ArgumentTypeError(f"expected ROUTER=SECONDS with ROUTER one of {', '.join(DEFAULT_PROPAGATION_DELAYS)}: {text!r}")
-    try:
-        value = float(seconds)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"the delay must be a number of seconds, 0 or more: {text!r}")
-    return router, value
+    return router, seconds(delay)
 
 
 def parse_args(argv):
@@ -72,12 +76,29 @@ def parse_args(argv):
     serve.add_argument("--propagation-delay", action="append", default=[], type=propagation_delay, metavar="ROUTER=SECONDS",
                        help="simulated seconds a router takes to apply a change; routers: "
                             + ", ".join(f"{router} (default {delay:g})" for router, delay in DEFAULT_PROPAGATION_DELAYS.items()))
+    serve.add_argument("--fault", action="append", default=[], metavar="RULE",
+                       help="inject a fault into matching client requests: a JSON rule as POSTed to /kubesim/v1/faults (repeatable)")
+    serve.add_argument("--pause-controllers", type=seconds, nargs="?", const=math.inf, metavar="SECONDS",
+                       help="start with the controllers paused for SECONDS simulated seconds, or until resumed without SECONDS")
     serve.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)
 
 
+def fault_rules(texts):
+    """The --fault rules; raises RuleError (or ValueError for text that is not JSON)."""
+    rules = Faults()
+    for text in texts:
+        rules.add(json.loads(text))
+    return rules
+
+
 def serve(args):
     logging.basicConfig(level=args.log_level.upper(), format="kubesim %(levelname)s %(name)s: %(message)s")
+    try:
+        faults = fault_rules(args.fault)
+    except (RuleError, ValueError) as exc:
+        print(f"kubesim: invalid --fault: {exc}", file=sys.stderr)
+        return 2
     clock = Clock(args.time_scale)
     store = Store(clock)
     store.admission = admit
@@ -88,13 +109,16 @@ def serve(args):
         engine.add(controller)
     engine.add(DisruptionController(store))
     traffic = TrafficModel(store, clock, terminations, dict(args.propagation_delay))
-    engine.add(traffic)
+    # Client traffic keeps flowing while the cluster's own components are paused.
+    engine.add(traffic, pausable=False)
+    if args.pause_controllers is not None:
+        engine.pause(None if math.isinf(args.pause_controllers) else clock.real_seconds(args.pause_controllers))
     try:
         count = seeds.load(store, args.seed)
     except (OSError, yaml.YAMLError, seeds.SeedError) as exc:
         print(f"kubesim: cannot load seed: {exc}", file=sys.stderr)
         return 2
-    api = ApiServer(store, clock, HOST, args.port)
+    api = ApiServer(store, engine, faults, HOST, args.port)
     metrics = MetricsServer(traffic, HOST, args.metrics_port) if args.metrics_port is not None else None
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

@@ -4,10 +4,16 @@ A controller is any object with ``reconcile()`` that brings the store one step c
 desired state and returns how many real seconds until it needs to run again without a store
 change (``None``: only on change). Controllers must write only when something differs, so the
 loop settles when the world is at rest.
+
+The engine can be paused (a "slow cluster"): the pausable controllers (all but those added with
+``pausable=False``) do not run until the pause ends or ``resume()`` is called, while the API keeps
+serving; then they catch up, being level-triggered.
 """
 
 import logging
+import math
 import threading
+import time
 
 LOG = logging.getLogger("kubesim.engine")
 IDLE_WAKE_SECONDS = 1.0
@@ -19,13 +25,30 @@ class Engine:
     def __init__(self, store):
         self.store = store
         self.controllers = []
+        self._steady = []  # the controllers that run through a pause
+        self._paused_until = 0.0  # monotonic moment the pause ends; inf: until resumed
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kubesim-controllers", daemon=True)
         store.add_listener(lambda *_: self._wake.set())
 
-    def add(self, controller):
+    def add(self, controller, pausable=True):
         self.controllers.append(controller)
+        if not pausable:
+            self._steady.append(controller)
+
+    def pause(self, seconds=None):
+        """Stop the pausable controllers for ``seconds`` real seconds, or until resume() when None."""
+        self._paused_until = math.inf if seconds is None else time.monotonic() + seconds
+        self._wake.set()
+
+    def resume(self):
+        self._paused_until = 0.0
+        self._wake.set()
+
+    def pause_remaining(self):
+        """Real seconds the pause still lasts: 0 when not paused, inf when until resumed."""
+        return max(self._paused_until - time.monotonic(), 0.0)
 
     def start(self):
         self._thread.start()
@@ -36,9 +59,11 @@ class Engine:
         self._thread.join(timeout=5)
 
     def run_once(self):
-        """One pass over every controller; returns the shortest delay any of them asked for."""
-        delays = []
-        for controller in self.controllers:
+        """One pass over every controller (only the steady ones while paused); returns the shortest
+        delay any of them asked for, or the end of the pause if that comes first."""
+        paused = self.pause_remaining()
+        delays = [paused] if 0 < paused < math.inf else []
+        for controller in self._steady if paused else self.controllers:
             try:
                 delay = controller.reconcile()
             except Exception:  # a controller bug must not take the API server down

@@ -26,9 +26,10 @@ class ApiError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
             "code": self.code,
         }
+        if self.reason:
+            body["reason"] = self.reason
         if self.details is not None:
             body["details"] = self.details
         return body
@@ -116,6 +117,17 @@ class Invalid(ApiError):
         details["kind"] = kind
         details["causes"] = [{"reason": reason, "message": message_, "field": field} for field, reason, message_ in causes]
         super().__init__(message, details=details)
+
+
+class AdmissionDenied(ApiError):
+    """An admission webhook's denial as the API server reports it: the webhook's Status (400 and no reason
+    unless it gave others), its message prefixed with the webhook's name."""
+
+    code = 400
+    reason = ""
+
+    def __init__(self, webhook, message, code=None, reason=None):
+        super().__init__(f'admission webhook "{webhook}" denied the request: {message}', code=code, reason=reason)
 
 
 class TooManyRequests(ApiError):

@@ -8,15 +8,21 @@ import urllib.error
 import urllib.request
 
 import kubernetes
+import prometheus_text
 from kubernetes.client.rest import ApiException
 
 WAIT_SECONDS = 20
+REQUESTS = "apiserver_request_total"
 _numbers = itertools.count(1)
 
 
-def api_client(simulator):
+def api_client(simulator, retries=None):
+    """A client of the simulator; ``retries=False`` turns off urllib3's own retries (of a 429 with
+    Retry-After, of a read timeout), so the caller sees every answer."""
     configuration = kubernetes.client.Configuration()
     kubernetes.config.load_kube_config(config_file=simulator.kubeconfig, client_configuration=configuration)
+    if retries is not None:
+        configuration.retries = retries
     return kubernetes.client.ApiClient(configuration)
 
 
@@ -47,6 +53,23 @@ def http(simulator, method, path, body=None, content_type="application/json", he
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
+
+
+def api_metrics(simulator):
+    """The samples the API server serves on its own /metrics path."""
+    with urllib.request.urlopen(f"{simulator.api_url}/metrics", timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        return prometheus_text.parse(response.read().decode())
+
+
+def requests_by_label(simulator, **labels):
+    """{(verb, scope, subresource, code): count} of the client requests counted with ``labels``."""
+    counted = {}
+    for sample in api_metrics(simulator):
+        if sample.name == REQUESTS and all(sample.labels.get(k) == v for k, v in labels.items()):
+            key = tuple(sample.labels[name] for name in ("verb", "scope", "subresource", "code"))
+            counted[key] = counted.get(key, 0) + int(sample.value)
+    return counted
 
 
 def deployment(name, replicas=1, image="registry.example.com/app:1.0", labels=None):

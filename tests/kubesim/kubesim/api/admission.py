@@ -12,6 +12,8 @@ from .. import resources
 from ..errors import Forbidden, Invalid
 from ..selectors import selector_matches
 from ..store import copy_json
+from . import routers
+from .field_errors import DUPLICATE, FORBIDDEN, INVALID, invalid, not_supported, quote, required
 
 # ---------------------------------------------------------------- name and label rules (apimachinery)
 
@@ -47,32 +49,6 @@ _SUBDOMAIN_RULE = (_DNS1123_SUBDOMAIN, _SUBDOMAIN_MESSAGE, 253)
 _LABEL_RULE = (_DNS1123_LABEL, _LABEL_MESSAGE, 63)
 _DNS1035_RULE = (_DNS1035_LABEL, _DNS1035_MESSAGE, 63)
 _NAME_RULES = {resources.NAMESPACES.key: _LABEL_RULE, resources.SERVICES.key: _DNS1035_RULE}
-
-REQUIRED, INVALID, DUPLICATE, FORBIDDEN, NOT_SUPPORTED = (
-    "FieldValueRequired", "FieldValueInvalid", "FieldValueDuplicate", "FieldValueForbidden", "FieldValueNotSupported")
-
-
-def _quote(value):
-    """A value the way Go's %q / %v prints it in a field error."""
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def required(path, detail=""):
-    return (path, REQUIRED, f"Required value{': ' + detail if detail else ''}")
-
-
-def invalid(path, value, detail):
-    return (path, INVALID, f"Invalid value: {_quote(value)}: {detail}")
-
-
-def not_supported(path, value, supported):
-    choices = ", ".join(_quote(choice) for choice in supported)
-    return (path, NOT_SUPPORTED, f"Unsupported value: {_quote(value)}: supported values: {choices}")
-
 
 def _full_match(pattern, text):
     return isinstance(text, str) and re.fullmatch(pattern, text) is not None
@@ -345,7 +321,7 @@ def container_errors(path, containers, required_list=True):
         else:
             errors.extend(name_errors(f"{where}.name", name, _LABEL_RULE))
             if name in seen:
-                errors.append((f"{where}.name", DUPLICATE, f"Duplicate value: {_quote(name)}"))
+                errors.append((f"{where}.name", DUPLICATE, f"Duplicate value: {quote(name)}"))
             seen.add(name)
         if not container.get("image"):
             errors.append(required(f"{where}.image"))
@@ -371,7 +347,7 @@ def pod_spec_errors(path, spec):
 def _go_string_map(mapping):
     if not mapping:
         return "map[string]string(nil)"
-    return "map[string]string{" + ", ".join(f"{_quote(k)}:{_quote(v)}" for k, v in sorted(mapping.items())) + "}"
+    return "map[string]string{" + ", ".join(f"{quote(k)}:{quote(v)}" for k, v in sorted(mapping.items())) + "}"
 
 
 def _go_label_selector(selector):
@@ -380,8 +356,8 @@ def _go_label_selector(selector):
     expressions = selector.get("matchExpressions")
     shown = (
         "[]v1.LabelSelectorRequirement{" + ", ".join(
-            f"v1.LabelSelectorRequirement{{Key:{_quote(e.get('key'))}, Operator:{_quote(e.get('operator'))}, "
-            f"Values:[]string{{{', '.join(_quote(v) for v in e.get('values') or [])}}}}}" for e in expressions) + "}"
+            f"v1.LabelSelectorRequirement{{Key:{quote(e.get('key'))}, Operator:{quote(e.get('operator'))}, "
+            f"Values:[]string{{{', '.join(quote(v) for v in e.get('values') or [])}}}}}" for e in expressions) + "}"
         if expressions else "[]v1.LabelSelectorRequirement(nil)"
     )
     return f"v1.LabelSelector{{MatchLabels:{_go_string_map(selector.get('matchLabels'))}, MatchExpressions:{shown}}}"
@@ -528,7 +504,7 @@ def _service_port_errors(ports):
         elif name:
             errors += name_errors(f"{where}.name", name, _LABEL_RULE)
             if name in names:
-                errors.append((f"{where}.name", DUPLICATE, f"Duplicate value: {_quote(name)}"))
+                errors.append((f"{where}.name", DUPLICATE, f"Duplicate value: {quote(name)}"))
             names.add(name)
         number = port.get("port")
         if not isinstance(number, int) or not 1 <= number <= 65535:
@@ -538,7 +514,7 @@ def _service_port_errors(ports):
             errors.append(not_supported(f"{where}.protocol", protocol, ("SCTP", "TCP", "UDP")))
         key = (number, protocol)
         if key in numbers:
-            errors.append((where, DUPLICATE, f"Duplicate value: core.ServicePort{{Port:{number}, Protocol:{_quote(protocol)}}}"))
+            errors.append((where, DUPLICATE, f"Duplicate value: core.ServicePort{{Port:{number}, Protocol:{quote(protocol)}}}"))
         numbers.add(key)
         target = port.get("targetPort")
         if isinstance(target, int) and not 1 <= target <= 65535:
@@ -572,6 +548,7 @@ DEFAULTERS = {
     resources.PODS.key: default_pod,
     resources.NAMESPACES.key: default_namespace,
     resources.SERVICES.key: default_service,
+    resources.ROUTES.key: routers.default_route,
 }
 
 VALIDATORS = {
@@ -582,6 +559,13 @@ VALIDATORS = {
     resources.SERVICES.key: validate_service,
     resources.PDBS.key: validate_pdb,
     _PRIORITY_CLASSES.key: validate_priority_class,
+    resources.ROUTES.key: routers.validate_route,
+    resources.INGRESSES.key: routers.validate_ingress,
+}
+
+# Admission webhooks the project's clusters run (they see the defaulted object, before validation).
+WEBHOOKS = {
+    resources.SERVICESPLITTERS.key: routers.admit_splitter,
 }
 
 
@@ -606,6 +590,9 @@ def admit(rtype, obj, old, store):
     defaulter = DEFAULTERS.get(rtype.key)
     if defaulter:
         defaulter(obj, old, store)
+    webhook = WEBHOOKS.get(rtype.key)
+    if webhook:
+        webhook(obj)
     errors = metadata_errors(rtype, obj)
     validator = VALIDATORS.get(rtype.key)
     if validator:

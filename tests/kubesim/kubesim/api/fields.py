@@ -5,7 +5,7 @@ ports belongs) fails decoding: 400 whatever the request asks. An unknown field i
 ``fieldValidation=Strict`` (what kubectl sends), dropped with a warning with ``Warn`` (the
 default), dropped silently with ``Ignore``. This module knows the structures people write by
 hand (object metadata, workloads, pod templates, containers, Services, budgets, ConfigMaps,
-Secrets) and leaves the insides of the others unchecked.
+Secrets, the spec of a Route and its backends) and leaves the insides of the others unchecked.
 """
 
 from dataclasses import dataclass, field
@@ -29,6 +29,8 @@ class ListOf:
 
 # A map of string keys to string values (labels, selectors, ConfigMap data).
 STRING_MAP = "map[string]string"
+# A Go int32: a JSON number without a fraction, within 32 bits.
+INT32 = "int32"
 
 
 def _struct(names, **children):
@@ -65,6 +67,7 @@ _SERVICE_SPEC = _struct(
     "allocateLoadBalancerNodePorts loadBalancerClass internalTrafficPolicy trafficDistribution",
     ports=ListOf(_struct("name protocol appProtocol port targetPort nodePort")), selector=STRING_MAP,
 )
+_ROUTE_TARGET = _struct("kind name weight", weight=INT32)
 _SPECS = {
     resources.DEPLOYMENTS.key: _struct(f"{_WORKLOAD} strategy paused progressDeadlineSeconds", **_WORKLOAD_CHILDREN),
     resources.REPLICASETS.key: _struct(_WORKLOAD, **_WORKLOAD_CHILDREN),
@@ -73,6 +76,8 @@ _SPECS = {
     resources.PODS.key: _POD_SPEC,
     resources.SERVICES.key: _SERVICE_SPEC,
     resources.PDBS.key: _struct("minAvailable maxUnavailable selector unhealthyPodEvictionPolicy", selector=_LABEL_SELECTOR),
+    resources.ROUTES.key: _struct("host subdomain path to alternateBackends port tls wildcardPolicy httpHeaders",
+                                  to=_ROUTE_TARGET, alternateBackends=ListOf(_ROUTE_TARGET)),
 }
 _TOP_LEVEL = {
     resources.by_path("", "v1", "configmaps").key: _struct("data binaryData immutable", data=STRING_MAP, binaryData=STRING_MAP),
@@ -97,7 +102,9 @@ _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "bool", int: 
 
 
 def _mismatch(value, expected, path):
-    return f"json: cannot unmarshal {_JSON_TYPES.get(type(value), 'value')} into Go struct field {path} of type {expected}"
+    # Go names the number itself when a number does not fit the field (50.5 for an int32).
+    found = f"number {value}" if expected == INT32 and type(value) in (int, float) else _JSON_TYPES.get(type(value), "value")
+    return f"json: cannot unmarshal {found} into Go struct field {path} of type {expected}"
 
 
 @dataclass
@@ -115,6 +122,9 @@ def _inspect(value, shape, path, findings):
     elif shape is str:
         if not isinstance(value, str):
             findings.malformed.append(_mismatch(value, "string", path))
+    elif shape == INT32:
+        if type(value) is not int or not -2**31 <= value < 2**31:
+            findings.malformed.append(_mismatch(value, INT32, path))
     elif isinstance(shape, ListOf):
         if not isinstance(value, list):
             findings.malformed.append(_mismatch(value, "array", path))

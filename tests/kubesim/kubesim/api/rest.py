@@ -2,6 +2,8 @@
 
 Reads, writes, patches, watches, subresources (status, scale, eviction) and discovery for every
 resource in the registry, answering with the bodies and status codes a real API server sends.
+Each client request for a resource gets the labels it is counted under in the request metrics,
+and may be failed by a fault rule before its handler runs.
 """
 
 import base64
@@ -16,7 +18,8 @@ from .. import resources
 from ..errors import ApiError, BadRequest, Conflict, Invalid, MethodNotAllowed, NotFound, TooManyRequests, UnsupportedMediaType
 from ..selectors import parse_field_selector, parse_label_selector, selector_matches
 from ..store import copy_json
-from . import discovery, disruption, fields, patch, protobuf, tables
+from . import discovery, disruption, faults, fields, metrics, patch, protobuf, tables
+from .admin import PREFIX as ADMIN_PREFIX, Admin
 from .routing import not_found, resolve
 
 JSON = "application/json"
@@ -38,6 +41,8 @@ class Request:
     body: bytes = b""
     # Warning headers for the response, e.g. the unknown fields dropped from the body.
     warnings: list = field(default_factory=list)
+    # The labels the request is counted under in the request metrics; None: not counted.
+    labels: tuple = None
 
     def param(self, name, default=None):
         return self.query.get(name, default)
@@ -59,11 +64,15 @@ class Response:
     code: int
     body: object
     content_type: str = JSON
+    headers: dict = field(default_factory=dict)
+    # Real seconds to hold the answer back (an injected request timeout).
+    delay: float = 0.0
 
 
 @dataclass
 class WatchStream:
-    """A watch to stream: ``events`` first, then what ``watch`` delivers, each rendered by ``render``."""
+    """A watch to stream: ``events`` first, then what ``watch`` delivers, each rendered by ``render``.
+    An injected fault may cut it after ``cut_events`` events or ``cut_seconds`` real seconds."""
 
     watch: object
     render: object
@@ -71,6 +80,8 @@ class WatchStream:
     bookmarks: bool
     events: list = field(default_factory=list)
     bookmark: object = None
+    cut_events: int = None
+    cut_seconds: float = None
 
 
 def parse_accept(header):
@@ -219,19 +230,32 @@ def _scale_replicas(scale):
 
 
 class Api:
-    def __init__(self, store, server_address=lambda: "127.0.0.1:0"):
+    def __init__(self, store, engine, fault_rules, server_address=lambda: "127.0.0.1:0"):
         self.store = store
         self.server_address = server_address
+        self.metrics = metrics.RequestMetrics()
+        self.faults = fault_rules
+        self.admin = Admin(fault_rules, engine, store.clock)
         # Evictions of one namespace are decided one at a time, so two cannot spend the same disruption.
         self._eviction_lock = threading.Lock()
+        self._fixed_paths = {
+            "/healthz": self._health, "/livez": self._health, "/readyz": self._health,
+            "/version": lambda _: Response(200, discovery.version()),
+            "/api": lambda request: self._discovery_root(request, core=True),
+            "/apis": lambda request: self._discovery_root(request, core=False),
+            "/openapi/v3": lambda _: Response(200, discovery.openapi_index()),
+            "/metrics": lambda _: Response(200, self.metrics.exposition(), metrics.CONTENT_TYPE),
+        }
 
     # ---------------------------------------------------------------- dispatch
 
     def handle(self, request):
         path = request.path.rstrip("/") or "/"
-        fixed = self._fixed_paths().get(path)
+        fixed = self._fixed_paths.get(path)
         if fixed is not None:
             return fixed(request)
+        if path.startswith(ADMIN_PREFIX):
+            return Response(*self.admin.handle(request, path))
         if path.startswith("/openapi/v3/"):
             return self._openapi_document(path[len("/openapi/v3/"):])
         discovered = self._group_discovery(path)
@@ -239,21 +263,29 @@ class Api:
             return Response(200, discovered)
         if request.method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
             raise MethodNotAllowed("the server does not allow this method on the requested resource", details={})
-        return self._resource(request, resolve(path))
+        target = resolve(path)
+        request.labels = metrics.resource_labels(request, target)
+        rule = self.faults.firing(request.labels, target)
+        if rule is None:
+            return self._resource(request, target)
+        return self._injected(rule, request, target)
 
-    def _fixed_paths(self):
-        return {
-            "/healthz": lambda _: Response(200, "ok", "text/plain; charset=utf-8"),
-            "/livez": lambda _: Response(200, "ok", "text/plain; charset=utf-8"),
-            "/readyz": lambda _: Response(200, "ok", "text/plain; charset=utf-8"),
-            "/version": lambda _: Response(200, discovery.version()),
-            "/api": lambda request: self._discovery_root(request, core=True),
-            "/apis": lambda request: self._discovery_root(request, core=False),
-            "/openapi/v3": lambda _: Response(200, discovery.openapi_index()),
-        }
+    def _injected(self, rule, request, target):
+        """The answer of a fault rule: a failure instead of the handler's, or (cut-watch) the watch, to be cut."""
+        if rule.fault != "cut-watch":
+            return Response(**faults.failure(rule, request, target))
+        stream = self._resource(request, target)
+        if isinstance(stream, WatchStream):
+            stream.cut_events, stream.cut_seconds = rule.events, rule.seconds
+        return stream
+
+    def _health(self, request):
+        request.labels = metrics.path_labels(request, request.path.rstrip("/"), component="")
+        return Response(200, "ok", "text/plain; charset=utf-8")
 
     def _discovery_root(self, request, core):
         if discovery.wants_aggregated(request.media_ranges):
+            request.labels = metrics.path_labels(request, "/api" if core else "/apis", component=metrics.COMPONENT)
             return Response(200, discovery.aggregated(core), discovery.AGGREGATED_MEDIA_TYPE)
         return Response(200, discovery.core_versions(self.server_address()) if core else discovery.group_list())
 
@@ -307,10 +339,13 @@ class Api:
 
     # ---------------------------------------------------------------- reads
 
+    def _table(self, request, target, objects, list_metadata):
+        """The Table ``kubectl get`` prints, its ages as of the simulated clock's now."""
+        return tables.table(target.rtype, objects, self.store.clock.wall(), request.param("includeObject", "Metadata"), list_metadata)
+
     def _render(self, request, target, obj):
         if wants_table(request):
-            return tables.table(target.rtype, [obj], request.param("includeObject", "Metadata"),
-                                {"resourceVersion": obj["metadata"].get("resourceVersion", "")})
+            return self._table(request, target, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")})
         return obj
 
     def _get(self, request, target):
@@ -323,7 +358,7 @@ class Api:
         items, resource_version = self.store.list(target.rtype, target.namespace, _label_requirements(request), _field_requirements(request))
         items, metadata = _page(items, resource_version, request)
         if wants_table(request):
-            return Response(200, tables.table(target.rtype, items, request.param("includeObject", "Metadata"), metadata))
+            return Response(200, self._table(request, target, items, metadata))
         return Response(200, {"kind": target.rtype.list_kind, "apiVersion": target.rtype.api_version, "metadata": metadata, "items": items})
 
     # ---------------------------------------------------------------- watch
@@ -336,13 +371,11 @@ class Api:
         field_requirements = _field_requirements(request) + list(extra_fields)
         labels = _label_requirements(request)
         table = wants_table(request)
-        include_object = request.param("includeObject", "Metadata")
 
         def render(event_type, obj):
             if event_type in ("ERROR", "BOOKMARK") or not table:
                 return {"type": event_type, "object": obj}
-            return {"type": event_type, "object": tables.table(target.rtype, [obj], include_object,
-                                                                 {"resourceVersion": obj["metadata"].get("resourceVersion", "")})}
+            return {"type": event_type, "object": self._table(request, target, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")})}
 
         try:
             timeout = float(request.param("timeoutSeconds") or DEFAULT_WATCH_TIMEOUT_SECONDS)

@@ -1,11 +1,14 @@
 """The HTTP side of the API server: HTTP/1.1 with keep-alive, JSON bodies, chunked watch streams.
 
 Every failure becomes a Status body with its code; an unexpected one is a 500 and the server
-keeps serving.
+keeps serving. Each answered request is counted in the request metrics, with its code and how
+long it took, just before the end of its answer goes out: a client that reads the metrics after
+its answer finds it counted.
 """
 
 import json
 import logging
+import math
 import select
 import socket
 import sys
@@ -16,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ..errors import ApiError, BadRequest
 from ..serving import BackgroundServer
-from .rest import BOOKMARK_INTERVAL_SECONDS, Api, Request, WatchStream
+from .rest import BOOKMARK_INTERVAL_SECONDS, Api, Request, Response, WatchStream
 
 LOG = logging.getLogger("kubesim.api")
 # How often a quiet watch checks that its client is still there.
@@ -43,6 +46,10 @@ def _encode(body):
     if isinstance(body, str):
         return body.encode("utf-8")
     return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+
+class _WatchCut(Exception):
+    """An injected fault ends a watch stream here, as a dropped connection would."""
 
 
 def _client_gone(connection):
@@ -96,30 +103,46 @@ class _Handler(BaseHTTPRequestHandler):
         return Request(self.command, urllib.parse.unquote(url.path), query, headers, self._read_body())
 
     def _dispatch(self):
+        started = time.monotonic()
+        request, warnings = None, ()
         try:
             try:
                 request = self._request()
             except ValueError as exc:
                 raise BadRequest(f"malformed request: {exc}") from exc
             response = self.server.api.handle(request)
+            warnings = request.warnings
         except ApiError as exc:
-            self._send(exc.code, exc.status())
-            return
+            response = Response(exc.code, exc.status())
         except Exception as exc:  # pylint: disable=broad-except
             LOG.exception("%s %s failed", self.command, self.path)
-            self._send(500, ApiError(f"Internal error occurred: {exc}").status())
-            return
+            response = Response(500, ApiError(f"Internal error occurred: {exc}").status())
+        labels = request.labels if request is not None else None
+        counted = False
+
+        def count(code):
+            """Count the request once, whichever way its answer ends."""
+            nonlocal counted
+            if labels is not None and not counted:
+                counted = True
+                self.server.api.metrics.observe(labels, code, time.monotonic() - started)
+
         if isinstance(response, WatchStream):
-            self._stream(response)
-        else:
-            self._send(response.code, response.body, response.content_type, request.warnings)
+            self._stream(response, count)
+            return
+        if response.delay:
+            self.server.stopping.wait(response.delay)
+        count(response.code)
+        self._send(response, warnings)
 
     # ---------------------------------------------------------------- response
 
-    def _send(self, code, body, content_type="application/json", warnings=()):
-        payload = _encode(body)
-        self.send_response(code)
-        self.send_header("Content-Type", content_type)
+    def _send(self, response, warnings=()):
+        payload = _encode(response.body)
+        self.send_response(response.code)
+        self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
         for warning in warnings:
             self.send_header("Warning", '299 - "' + warning.replace("\\", "\\\\").replace('"', '\\"') + '"')
         self.send_header("Content-Length", str(len(payload)))
@@ -132,35 +155,59 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
-    def _stream(self, stream):
+    def _stream(self, stream, count):
+        """Stream the watch; ``count(200)`` is called before it ends (its code went out first)."""
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Cache-Control", "no-cache, private")
         self.end_headers()
+        sent = 0
+        cut_at = time.monotonic() + stream.cut_seconds if stream.cut_seconds is not None else math.inf
+
+        def send_event(event):
+            nonlocal sent
+            self._chunk(_encode(stream.render(*event)) + b"\n")
+            sent += 1
+            if stream.cut_events is not None and sent >= stream.cut_events:
+                raise _WatchCut()
+
         try:
-            for event_type, obj in stream.events:
-                self._chunk(_encode(stream.render(event_type, obj)) + b"\n")
+            for event in stream.events:
+                send_event(event)
             if stream.watch is not None:
-                self._follow(stream)
+                self._follow(stream, send_event, cut_at)
+            count(200)
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
+        except _WatchCut:
+            count(200)
+            self._drop_connection()
         except OSError:
+            count(200)
             self.close_connection = True
         finally:
             if stream.watch is not None:
                 stream.watch.close()
 
-    def _follow(self, stream):
+    def _drop_connection(self):
+        """Stop mid-stream, without the closing chunk, and close the connection: what the client of a
+        broken connection sees."""
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _follow(self, stream, send_event, cut_at):
         deadline = time.monotonic() + stream.timeout
         next_bookmark = time.monotonic() + BOOKMARK_INTERVAL_SECONDS
         while not self.server.stopping.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            now = time.monotonic()
+            if now >= cut_at:
+                raise _WatchCut()
+            if now >= deadline:
                 return
-            event = stream.watch.next(timeout=min(WATCH_POLL_SECONDS, remaining))
+            event = stream.watch.next(timeout=min(WATCH_POLL_SECONDS, deadline - now, cut_at - now))
             if event is not None:
-                self._chunk(_encode(stream.render(*event)) + b"\n")
+                send_event(event)
                 continue
             if _client_gone(self.connection):
                 self.close_connection = True
@@ -174,11 +221,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class ApiServer(BackgroundServer):
-    """The API server on ``host:port`` (port 0: a free one, see ``.port``)."""
+    """The API server on ``host:port`` (port 0: a free one, see ``.port``); ``engine`` runs the controllers
+    its admin endpoint pauses, ``fault_rules`` are the faults it injects."""
 
-    def __init__(self, store, clock, host, port):
-        self.clock = clock
-        super().__init__(_Server((host, port), Api(store, lambda: f"{host}:{self.port}")), "kubesim-api")
+    def __init__(self, store, engine, fault_rules, host, port):
+        super().__init__(_Server((host, port), Api(store, engine, fault_rules, lambda: f"{host}:{self.port}")), "kubesim-api")
 
     def stop(self):
         # Open watch streams end on their next poll instead of holding shutdown up.

@@ -1,10 +1,9 @@
 """Server-side printing: the meta.k8s.io/v1 Table that ``kubectl get`` asks for and prints as it is.
 
 Each kind has the columns the real server prints for it (priority 1 columns show with ``-o wide``);
-kinds without a printer get NAME and AGE, like custom resources without printer columns.
+kinds without a printer get NAME and AGE, like custom resources without printer columns. Ages are
+computed by the server, as a real one does, against the simulated clock.
 """
-
-import time
 
 from .. import resources
 from ..clock import Clock
@@ -33,11 +32,16 @@ def human_duration(seconds):
     return f"{days // 365}y"
 
 
+class Since(float):
+    """A cell holding a moment (epoch seconds): the table shows the time elapsed since it, as of its own "now"."""
+
+
+def _since(stamp):
+    return Since(Clock.parse_timestamp(stamp)) if stamp else "<unknown>"
+
+
 def age(obj):
-    created = obj["metadata"].get("creationTimestamp")
-    if not created:
-        return "<unknown>"
-    return human_duration(time.time() - Clock.parse_timestamp(created))
+    return _since(obj["metadata"].get("creationTimestamp"))
 
 
 def _spec(obj):
@@ -146,12 +150,6 @@ def _load_balancer_addresses(obj):
 def _event_object(event):
     involved = event.get("involvedObject") or event.get("regarding") or {}
     return f"{(involved.get('kind') or '').lower()}/{involved.get('name', '')}"
-
-
-def _since(stamp):
-    if not stamp:
-        return "<unknown>"
-    return human_duration(time.time() - Clock.parse_timestamp(stamp[:19] + "Z"))
 
 
 def _event_first_seen(event):
@@ -266,12 +264,17 @@ def _row_object(obj, include_object):
     return {"kind": "PartialObjectMetadata", "apiVersion": TABLE_API_VERSION, "metadata": obj["metadata"]}
 
 
-def table(rtype, objects, include_object="Metadata", list_metadata=None):
-    """A Table of ``objects``; ``include_object`` is the includeObject query parameter (None/Metadata/Object)."""
+def _cell(value, now):
+    return human_duration(now - value) if isinstance(value, Since) else value
+
+
+def table(rtype, objects, now, include_object="Metadata", list_metadata=None):
+    """A Table of ``objects`` as of ``now`` (epoch seconds); ``include_object`` is the includeObject query
+    parameter (None/Metadata/Object)."""
     columns = COLUMNS.get(rtype.key, _DEFAULT_COLUMNS)
     rows = []
     for obj in objects:
-        row = {"cells": [column[3](obj) for column in columns]}
+        row = {"cells": [_cell(column[3](obj), now) for column in columns]}
         embedded = _row_object(obj, include_object)
         if embedded is not None:
             row["object"] = embedded

@@ -439,8 +439,7 @@ class DeploymentSync:
         mark = self.controller.progress_marks.get(uid_of(self.deployment))
         if mark is not None and mark[0] == stamp:
             return mark[1]
-        age = self.clock.wall() - self.clock.parse_timestamp(stamp) if stamp else 0.0
-        return self.clock.monotonic() - max(age, 0.0)
+        return self.clock.monotonic_since(stamp)
 
     def seconds_to_deadline(self, condition):
         deadline = self.spec.get("progressDeadlineSeconds", 0)

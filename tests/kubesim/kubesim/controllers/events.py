@@ -14,7 +14,6 @@ write the API refuses (a terminating namespace) is dropped and never fails the c
 """
 
 import collections
-import datetime
 
 from .. import resources
 from ..store import copy_json
@@ -26,12 +25,6 @@ WARNING = "Warning"
 REMEMBERED_EVENTS = 4096
 # The scheduler's reportingInstance is "<component>-<hostname>"; the simulated control plane's host name.
 CONTROL_PLANE_HOST = "kubesim-control-plane"
-
-
-def micro_timestamp(epoch_seconds):
-    """metav1.MicroTime: RFC 3339 with microseconds."""
-    moment = datetime.datetime.fromtimestamp(epoch_seconds, datetime.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def object_reference(obj, field_path=None):
@@ -95,10 +88,10 @@ class Recorder:
             self._recent.move_to_end(key)
             # The broadcaster writes the second occurrence as a series and only counts the later ones.
             if remembered[2] > 2 or try_write(self.store.mutate, resources.EVENTS, remembered[0], remembered[1],
-                                              _series_started(micro_timestamp(wall))) is not None:
+                                              _series_started(self.clock.micro_timestamp(wall))) is not None:
                 return
         event = self._new_event(reference, event_type, reason, message)
-        event.update(source={}, firstTimestamp=None, lastTimestamp=None, eventTime=micro_timestamp(wall), action=action,
+        event.update(source={}, firstTimestamp=None, lastTimestamp=None, eventTime=self.clock.micro_timestamp(wall), action=action,
                      reportingComponent=component, reportingInstance=f"{component}-{CONTROL_PLANE_HOST}")
         self._create(key, event)
 

@@ -222,7 +222,7 @@ class Kubelet(PodController):
         if uid not in self._started:
             stamp = (pod.get("status") or {}).get("startTime")
             wall = self.clock.parse_timestamp(stamp) if stamp else self.clock.wall()
-            self._started[uid] = (self.clock.monotonic() - (self.clock.wall() - wall), wall)
+            self._started[uid] = (self.clock.monotonic_at(wall), wall)
         return self._started[uid]
 
     def _run(self, pod, node, pods):

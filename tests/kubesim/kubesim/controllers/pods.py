@@ -62,9 +62,7 @@ class ReadyTimes:
         if since is not None:
             return since
         # Ready before this process noticed (a seeded pod): trust the condition's timestamp.
-        transition = ready_condition(pod).get("lastTransitionTime")
-        age = self.clock.wall() - self.clock.parse_timestamp(transition) if transition else 0.0
-        return self.clock.monotonic() - max(age, 0.0)
+        return self.clock.monotonic_since(ready_condition(pod).get("lastTransitionTime"))
 
     def available_in(self, pod, min_ready_seconds):
         """Real seconds until the pod counts as available: 0 if it already does, None if it is not Ready."""

@@ -135,8 +135,8 @@ def _canary_choice(canary, headers):
 
 def _canary_weight(canary):
     annotations = _annotations(canary)
-    total = number(annotations.get(CANARY_WEIGHT_TOTAL_ANNOTATION), DEFAULT_CANARY_WEIGHT_TOTAL)
-    total = total if total > 0 else DEFAULT_CANARY_WEIGHT_TOTAL
+    # ingress-nginx counts a total below 100 as 100.
+    total = max(number(annotations.get(CANARY_WEIGHT_TOTAL_ANNOTATION), DEFAULT_CANARY_WEIGHT_TOTAL), DEFAULT_CANARY_WEIGHT_TOTAL)
     return min(max(number(annotations.get(CANARY_WEIGHT_ANNOTATION), 0), 0), total), total
 
 
