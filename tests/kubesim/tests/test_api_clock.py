@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import kubernetes
 import pytest
 from api_support import api_client, http, wait_until
-from workload_support import READY_AFTER, deployment, pod
+from workload_support import IGNORES_SIGTERM, READY_AFTER, deployment, pod
 
 SCALES = [1, 200]
 # metav1.Time has one-second precision (truncated): a timestamp may read up to a second early.
@@ -79,7 +79,8 @@ def test_a_deletion_timestamp_is_the_simulated_now_plus_the_grace_period(kubesim
 
 def test_a_terminating_pod_goes_when_the_simulated_clock_reaches_its_deletion_timestamp(kubesim_factory):
     _, core = simulator_with_namespace(kubesim_factory, 200)
-    core.create_namespaced_pod("clock", pod("web", {"app": "web"}))
+    # An app that ignores SIGTERM runs until the kubelet kills it at the deletion timestamp.
+    core.create_namespaced_pod("clock", pod("web", {"app": "web"}, annotations=IGNORES_SIGTERM))
     wait_until(lambda: core.read_namespaced_pod("web", "clock").status.phase == "Running", message="the pod to run")
     deadline = core.delete_namespaced_pod("web", "clock", grace_period_seconds=30).metadata.deletion_timestamp.timestamp()
 
