@@ -145,7 +145,7 @@ def test_check_mode_reports_changes_and_makes_none(kubesim_factory, tmp_path, se
 
 @pytest.mark.parametrize("extra_vars, message", [
     ({"platform_deploy_groups": ["gauth", "nope"]}, "unknown service group(s): nope; the catalog has: designer, gws"),
-    ({"platform_deploy_version": "9.0+1"}, "version '9.0+1' of service gauth-auth is not a valid label value"),
+    ({"platform_deploy_version": "9.0+1"}, "version '9.0+1' of the platform is not a valid label value"),
     ({"platform_deploy_versions": {"gws-chat": "2"}, "platform_deploy_groups": ["gauth"]},
      "versions given for services that are not deployed: gws-chat"),
 ])
