@@ -212,7 +212,7 @@ def render_data(ledger):
     data = dict(ledger.get("extra") or {})
     for field in FIELDS:
         value = _get(ledger, field.path)
-        if value is None or value == "":
+        if value is None or (not value and isinstance(value, (str, list, dict))):
             continue
         data[field.key] = field.encode(value)
     return data

@@ -69,10 +69,13 @@ def parse_value(body, query):
 
 
 def _error_text(body):
+    """Prometheus's error type and text from an error answer's body, else the body itself."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
     try:
         decoded = json.loads(body)
         return "%s: %s" % (decoded.get("errorType"), decoded.get("error"))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, AttributeError):
         return (body or "").strip()
 
 
