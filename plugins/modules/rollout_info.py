@@ -29,6 +29,32 @@ options:
   service:
     description: Only the ledger of this service.
     type: str
+  routers:
+    description:
+      - Also read these routers of O(service) (which then needs exactly one namespace) and return what each sends
+        traffic to now, as RV(routers). Same form as the O(cxpe.rollout.bluegreen_switch#module:routers) option of
+        M(cxpe.rollout.bluegreen_switch); an empty list reads the Service named O(service).
+      - Useful to know the active color of a service that has no ledger yet.
+    type: list
+    elements: dict
+    suboptions:
+      kind:
+        description: C(service), C(ingress) or C(route).
+        type: str
+        required: true
+        choices: [ingress, route, service]
+      name:
+        description: Name of the object. Defaults to O(service).
+        type: str
+      selector_key:
+        description: For C(service), the selector label whose value is the color. Defaults to C(cxpe.io/color).
+        type: str
+      host:
+        description: For C(ingress), only the rules of this host.
+        type: str
+      path:
+        description: For C(ingress), only this path.
+        type: str
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 attributes:
@@ -51,6 +77,13 @@ EXAMPLES = r"""
   cxpe.rollout.rollout_info:
     namespaces: [gws, webrtc]
   register: rollouts
+
+- name: Find which color the gws-chat Service sends traffic to
+  cxpe.rollout.rollout_info:
+    namespaces: [gws]
+    service: gws-chat
+    routers: []
+  register: chat
 
 - name: Print which color and version each service runs
   ansible.builtin.debug:
@@ -124,9 +157,36 @@ rollouts:
       description: The last changes, oldest first, each with C(at), C(action), C(from), C(to), C(by) and C(why).
       type: list
       elements: dict
+routers:
+  description: With O(routers), each router in the order given and what it sends traffic to now.
+  returned: when O(routers) is given
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: The router kind.
+      type: str
+      sample: service
+    name:
+      description: Name of the object.
+      type: str
+      sample: gws-chat
+    shares:
+      description: Share of the traffic sent to each color, in percent (empty when it cannot be read).
+      type: dict
+      sample: {blue: 100}
+    serving:
+      description: The color that takes all the traffic, or null when the traffic is split or the router cannot be read.
+      type: str
+      sample: blue
+    error:
+      description: Why the router cannot be read (it does not exist, it lacks the selector key, ...).
+      type: str
+      returned: when it cannot be read
 """
 
 from ansible_collections.cxpe.rollout.plugins.module_utils.args_common import (
+    ROUTERS_ARG_SPEC,
     argument_spec,
 )
 from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import (
@@ -134,6 +194,12 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import (
     ClusterError,
 )
 from ansible_collections.cxpe.rollout.plugins.module_utils.ledger import list_ledgers
+from ansible_collections.cxpe.rollout.plugins.module_utils.routers import (
+    RouterError,
+    make_router,
+    single_variant,
+)
+from ansible_collections.cxpe.rollout.plugins.module_utils.traffic import read_routers
 from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import (
     AnsibleModule,
 )
@@ -148,19 +214,39 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions imp
 )
 
 
+def router_state(router, obj):
+    """What one router sends traffic to, or why that cannot be told."""
+    state = {"kind": router.kind, "name": router.name, "shares": {}, "serving": None}
+    if obj is None:
+        return dict(state, error="%s does not exist" % router.describe())
+    try:
+        shares = router.shares(obj)
+    except RouterError as error:
+        return dict(state, error="%s" % error)
+    return dict(state, shares=shares, serving=single_variant(shares))
+
+
 def main():
     module = AnsibleK8SModule(
         module_class=AnsibleModule, supports_check_mode=True,
-        argument_spec=argument_spec(namespaces={"type": "list", "elements": "str", "required": True},
+        argument_spec=argument_spec(ROUTERS_ARG_SPEC, namespaces={"type": "list", "elements": "str", "required": True},
                                     service={"type": "str"}),
     )
+    params = module.params
+    if params["routers"] is not None and not (params["service"] and len(params["namespaces"]) == 1):
+        module.fail_json(msg="routers needs a service and exactly one namespace")
+    result = {}
     try:
         cluster = Cluster(get_api_client(module).client)
-        rollouts = [entry for namespace in module.params["namespaces"]
-                    for entry in list_ledgers(cluster, namespace, module.params["service"])]
+        result["rollouts"] = [entry for namespace in params["namespaces"]
+                              for entry in list_ledgers(cluster, namespace, params["service"])]
+        if params["routers"] is not None:
+            routers = [make_router(spec, params["namespaces"][0], params["service"])
+                       for spec in params["routers"] or [{"kind": "service"}]]
+            result["routers"] = [router_state(router, obj) for router, obj in read_routers(cluster, routers)]
     except (ClusterError, CoreException) as error:
         module.fail_json(msg="%s" % error)
-    module.exit_json(changed=False, rollouts=rollouts)
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == "__main__":
