@@ -31,13 +31,15 @@ class AnalysisError(ValueError):
     """The analysis is configured in a way that can never measure anything meaningful."""
 
 
-def check_metrics(metrics, count, interval, failure_limit, inconclusive_limit):
-    """Refuse a configuration before any measurement: every problem at once."""
+def check_metrics(metrics, count, failure_limit, inconclusive_limit, **delays):
+    """Refuse a configuration before any measurement: every problem at once. `delays` are durations
+    in seconds by name (interval, initial_delay)."""
     problems = []
     if count < 1:
         problems.append("count must be at least 1, not %d" % count)
-    if interval < 0:
-        problems.append("interval must not be negative, not %g" % interval)
+    for name, seconds in sorted(delays.items()):
+        if seconds < 0:
+            problems.append("%s must not be negative, not %g" % (name, seconds))
     for name, value in (("failure_limit", failure_limit), ("inconclusive_limit", inconclusive_limit)):
         if value < 0:
             problems.append("%s must not be negative, not %d" % (name, value))

@@ -84,6 +84,10 @@ options:
       headers:
         description: HTTP headers to send.
         type: dict
+  initial_delay:
+    description: Seconds to wait before the first measurement, for example for traffic to reach a version that was just switched to.
+    type: float
+    default: 0
   count:
     description: Measurements of each check.
     type: int
@@ -232,6 +236,7 @@ def module_spec():
             body=dict(type="dict"),
             headers=dict(type="dict", no_log=True),
         )),
+        initial_delay=dict(type="float", default=0),
         count=dict(type="int", default=1),
         interval=dict(type="float", default=0),
         failure_limit=dict(type="int", default=0),
@@ -253,8 +258,7 @@ def run(params, tally, sleep=time.sleep):
     prometheus = Prometheus(params["prometheus_url"], params["prometheus_headers"], params["timeout"],
                             params["validate_certs"]) if params["metrics"] else None
     for index in range(params["count"]):
-        if index:
-            sleep(params["interval"])
+        sleep(params["interval"] if index else params["initial_delay"])
         for metric in params["metrics"]:
             tally.add(analysis.measure_metric(prometheus.query, metric, timestamp()))
         for hook in params["webhooks"]:
@@ -278,8 +282,8 @@ def main():
                 "duration_ms": int((time.monotonic() - started) * 1000)}
 
     try:
-        analysis.check_metrics(params["metrics"], params["count"], params["interval"], params["failure_limit"],
-                               params["inconclusive_limit"])
+        analysis.check_metrics(params["metrics"], params["count"], params["failure_limit"], params["inconclusive_limit"],
+                               interval=params["interval"], initial_delay=params["initial_delay"])
         run(params, tally)
     except (analysis.AnalysisError, QueryError) as error:
         module.fail_json(msg="%s" % error, passed=False, **results())

@@ -170,13 +170,15 @@ def poll(read, condition, description, seconds=WAIT_SECONDS):
         time.sleep(0.05)
 
 
-def traffic_totals(simulator, namespace):
-    """(requests, failed requests) that kubesim counted in a namespace, summed over every pod and version."""
+def traffic_totals(simulator, namespace, **labels):
+    """(requests, failed requests) that kubesim counted in a namespace, summed over every pod and version
+    of the series that also carry `labels` (service="web", version="2.0", ...)."""
     with urllib.request.urlopen(simulator.metrics_url, timeout=10) as response:
         text = response.read().decode()
+    wanted = ['%s="%s"' % item for item in dict(labels, namespace=namespace).items()]
     totals = {"kubesim_requests_total": 0.0, "kubesim_request_errors_total": 0.0}
     for line in text.splitlines():
         match = re.match(r'^(kubesim_requests_total|kubesim_request_errors_total)\{([^}]*)\} (\S+)$', line)
-        if match and 'namespace="%s"' % namespace in match.group(2):
+        if match and all(label in match.group(2).split(",") for label in wanted):
             totals[match.group(1)] += float(match.group(3))
     return totals["kubesim_requests_total"], totals["kubesim_request_errors_total"]

@@ -36,7 +36,7 @@ def test_judge_says_why():
 def test_a_configuration_that_cannot_judge_anything_is_refused_at_once():
     metrics = [metric(), metric(name="latency", min=2, max=1), metric(name="x", max=1, tolerance=0.1), metric(name="x", max=1)]
     with pytest.raises(analysis.AnalysisError) as error:
-        analysis.check_metrics(metrics, 0, -1, -1, 0)
+        analysis.check_metrics(metrics, 0, -1, 0, interval=-1, initial_delay=0)
     assert str(error.value) == (
         "count must be at least 1, not 0; interval must not be negative, not -1; failure_limit must not be negative, not -1; "
         "metric error_ratio has no min, max or baseline_query to judge it by; metric latency: min 2 is above max 1; "
