@@ -15,7 +15,7 @@ author:
   - cxpe.rollout maintainers (@cxpe)
 description:
   - Reads the rollout ledgers (the ConfigMaps labelled C(cxpe.io/rollout-ledger)) of some namespaces, or of one
-    service: for each, the strategy, the phase, the active and previous color and version, the share of traffic
+    service. Each tells the strategy, the phase, the active and previous color and version, the share of traffic
     on the active version, the routers' state before the last change, timestamps and the history.
   - A ConfigMap that is not a valid ledger is listed with C(valid=false) and the reason, so one corrupted record
     does not hide the others.
