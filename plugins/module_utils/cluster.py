@@ -131,7 +131,7 @@ class Cluster(object):
         self.operations = []
         self._sleep = sleep
         self._clock = clock
-        self._watcher = watcher or (lambda: k8s_watch.Watch())
+        self._watcher = watcher or k8s_watch.Watch
         self._resources = {}
 
     # ------------------------------------------------------------ plumbing --

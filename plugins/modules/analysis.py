@@ -124,9 +124,10 @@ attributes:
   diff_mode:
     description: The module changes nothing, so it has no diff.
     support: none
+notes:
+  - The P(cxpe.rollout.bluegreen#role) role uses it for its smoke check and its post-switch window.
 seealso:
   - module: cxpe.rollout.bluegreen_switch
-  - role: cxpe.rollout.bluegreen
 """
 
 EXAMPLES = r"""

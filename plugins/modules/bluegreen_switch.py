@@ -95,10 +95,11 @@ notes:
   - Traffic reaches the new color once the proxies and ingress controllers have read the new endpoints, which
     takes a moment after the module returns; keep the old color running a little longer (the
     P(cxpe.rollout.bluegreen#role) role waits O(ignore:scale_down_delay) before scaling it down).
+  - The P(cxpe.rollout.bluegreen#role) role deploys the new version, switches with this module, and switches back
+    when the post-switch analysis fails.
 seealso:
   - module: cxpe.rollout.rollout_info
   - module: cxpe.rollout.analysis
-  - role: cxpe.rollout.bluegreen
 """
 
 EXAMPLES = r"""

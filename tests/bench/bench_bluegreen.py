@@ -118,7 +118,7 @@ def main(argv=None):
                 yaml.safe_dump(play, handle)
         module_ms, module_wall, plain_wall, writes = [], [], [], []
         color = "green"
-        for _ in range(args.switches):
+        for _switch in range(args.switches):
             # The module switches to one color, the plain play back to the other, in turn.
             elapsed, report = run_play(plays["module"], env, color)
             result = task_result(report)

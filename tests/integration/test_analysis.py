@@ -40,7 +40,7 @@ def scraped_fixture(kubesim, prometheus_factory, request):
     wait_rollout(kubesim, namespace, "web-green")
     prometheus = prometheus_factory(kubesim)
     requests = 'sum by (version) (kubesim_service_requests_total{namespace="%s",service="web"})' % namespace
-    poll(lambda: prometheus.query(requests), lambda samples: len(samples) == 2 and min(value for _, value in samples) >= 200,
+    poll(lambda: prometheus.query(requests), lambda samples: len(samples) == 2 and min(value for _labels, value in samples) >= 200,
          "both versions' requests to be scraped")
     return kubesim, prometheus, namespace
 

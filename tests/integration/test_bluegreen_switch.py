@@ -218,7 +218,7 @@ def test_every_refusal_names_the_problem_and_changes_nothing(simulator, tmp_path
         (dict(color="green", version="3.0"), "Deployment %s/web-green runs version 2.0, not 3.0" % namespace),
         (dict(color="green", routers=[{"kind": "nginx"}]), "value of kind must be one of: ingress, route, service, got: nginx"),
     ]
-    _run, results = run_tasks(simulator.env, tmp_path, [switch(namespace=namespace, **arguments) for arguments, _ in cases])
+    _run, results = run_tasks(simulator.env, tmp_path, [switch(namespace=namespace, **arguments) for arguments, _message in cases])
     for (arguments, message), result in zip(cases, results):
         assert result.get("failed") is True, (arguments, result)
         assert message in result["msg"], (arguments, result["msg"])

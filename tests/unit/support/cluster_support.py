@@ -91,7 +91,7 @@ class FakeClient(object):
             if obj is None:
                 raise api_error(404, "%s %r not found" % (resource.kind, name))
             return Response(obj)
-        items = [obj for (kind, ns, _), obj in sorted(self.objects.items()) if kind == resource.kind and ns == namespace]
+        items = [obj for (kind, ns, _name), obj in sorted(self.objects.items()) if kind == resource.kind and ns == namespace]
         return Response({"items": items, "metadata": {"resourceVersion": str(self.version)}})
 
     def create(self, resource, body=None, namespace=None, serialize=True):
