@@ -272,12 +272,13 @@ def target_pods(cluster, deployment):
     return cluster.list("v1", "Pod", deployment["metadata"]["namespace"], label_selector=selector)[0]
 
 
-def switch(cluster, params, diff):
+def read_and_plan(cluster, params):
+    """Read the ledger, the target color, the routers and the preview; plan the switch (or refuse)."""
     namespace, service = params["namespace"], params["service"]
     ledger_name = params["ledger"] or ledgers.ledger_name(service)
+    ledger_where = "ConfigMap %s/%s" % (namespace, ledger_name)
     configmap, ledger = ledgers.read(cluster, namespace, service, ledger_name)
-    target = bluegreen.target_color(params["state"], params["color"], ledger,
-                                    "ConfigMap %s/%s" % (namespace, ledger_name))
+    target = bluegreen.target_color(params["state"], params["color"], ledger, ledger_where)
     deployments = {target: read_deployment(cluster, namespace, service, target)}
     pods = target_pods(cluster, deployments[target])
     routers = read_routers(cluster, [make_router(spec, namespace, service)
@@ -289,38 +290,49 @@ def switch(cluster, params, diff):
     if params["preview"] is not None:
         spec = dict(params["preview"], name=params["preview"]["name"] or "%s-preview" % service)
         preview = read_routers(cluster, [make_router(spec, namespace, service)])[0]
-    request = dict(params, actor=params["actor"] or login(),
-                   ledger_where="ConfigMap %s/%s" % (namespace, ledger_name))
+    request = dict(params, actor=params["actor"] or login(), ledger_where=ledger_where)
     plan = bluegreen.plan_switch(request, deployments, pods, routers, preview, ledger, ledgers.timestamp())
+    read = {"ledger_name": ledger_name, "configmap": configmap, "routers": routers,
+            "target_pods": [pod["metadata"]["name"] for pod in pods]}
+    return read, plan
 
+
+def write(cluster, params, read, plan):
+    """Make the planned writes: routers, preview, ledger. Returns (routers after, ledger ConfigMap, diff)."""
+    target, namespace = plan["target"], params["namespace"]
     differences = []
-    after_objects = dict((router.key, obj) for router, obj in routers)
-    for router, before, _after in plan["changes"]:
+    after_objects = dict((router.key, obj) for router, obj in read["routers"])
+    for router, before, _planned in plan["changes"]:
         before, after_objects[router.key] = shift(cluster, router, before, {target: 100})
         differences.append(diff_entry(before, after_objects[router.key], router.describe()))
     if plan["preview_change"]:
-        router, before, _after = plan["preview_change"]
+        router, before, _planned = plan["preview_change"]
         before, after = shift(cluster, router, before, {other_color(target): 100})
         differences.append(diff_entry(before, after, router.describe() + " (preview)"))
-    ledger_after = configmap
+    configmap = read["configmap"]
     if plan["ledger_entry"]:
-        ledger_after = ledgers.write(cluster, namespace, service,
-                                     lambda current: bluegreen.apply_entry(current, plan["ledger_entry"]),
-                                     bluegreen.STRATEGY, plan["ledger_entry"]["now"], ledger_name, configmap)
-        differences.append(diff_entry(configmap, ledger_after, "ConfigMap %s/%s (ledger)" % (namespace, ledger_name)))
+        written = ledgers.write(cluster, namespace, params["service"],
+                                lambda current: bluegreen.apply_entry(current, plan["ledger_entry"]),
+                                bluegreen.STRATEGY, plan["ledger_entry"]["now"], read["ledger_name"], configmap)
+        differences.append(diff_entry(configmap, written, "ConfigMap %s/%s (ledger)" % (namespace, read["ledger_name"])))
+        configmap = written
+    return [(router, after_objects[router.key]) for router, _obj in read["routers"]], configmap, differences
 
-    final = [(router, after_objects[router.key]) for router, _obj in routers]
+
+def switch(cluster, params, diff):
+    read, plan = read_and_plan(cluster, params)
+    routers, configmap, differences = write(cluster, params, read, plan)
     if params["wait"] and not cluster.check_mode:
-        backends = [backend for router, obj in final for backend in router.backends(obj)]
-        wait_until_serving(cluster, namespace, backends, {target: [pod["metadata"]["name"] for pod in pods]},
+        backends = [backend for router, obj in routers for backend in router.backends(obj)]
+        wait_until_serving(cluster, params["namespace"], backends, {plan["target"]: read["target_pods"]},
                            params["wait_timeout"])
     result = {
         "changed": bool(cluster.operations),
         "previous_color": plan["previous_color"],
-        "active_color": target,
+        "active_color": plan["target"],
         "active_version": plan["target_version"],
-        "routers": [{"kind": router.kind, "name": router.name, "shares": router.shares(obj)} for router, obj in final],
-        "ledger": ledgers.public(ledgers.parse(ledger_after), ledger_after) if ledger_after else None,
+        "routers": [{"kind": router.kind, "name": router.name, "shares": router.shares(obj)} for router, obj in routers],
+        "ledger": ledgers.public(ledgers.parse(configmap), configmap) if configmap else None,
     }
     if diff:
         result["diff"] = differences
