@@ -24,9 +24,10 @@ LAST_STEP = 9
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_LABEL_MAX = 63
 
-# Blue/green services become two Deployments named <service>-blue and
-# <service>-green, so their names must leave room for the longer suffix.
-COLOR_SUFFIX = "-green"
+# Blue/green services become Deployments <service>-blue and <service>-green
+# and a Service <service>-preview, so their names must leave room for the
+# longest suffix.
+BLUE_GREEN_SUFFIX = "-preview"
 
 
 class CatalogError(ValueError):
@@ -81,7 +82,7 @@ def _service_problems(group, where, class_names, seen_services):
     if not isinstance(services, list) or not services:
         return ["%s: services must be a non-empty list" % where]
     namespaces = group.get("namespaces") or []
-    room = len(COLOR_SUFFIX) if group.get("strategy") == "blue_green" else 0
+    room = len(BLUE_GREEN_SUFFIX) if group.get("strategy") == "blue_green" else 0
     group_step = group["step"] if _is_step(group.get("step"), FIRST_GROUP_STEP) else FIRST_GROUP_STEP
     for index, service in enumerate(services):
         here = "%s.services[%d]" % (where, index)

@@ -17,19 +17,18 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.catalog import (
     namespaces_of,
     services_by_step,
 )
-
-LABEL_NAME = "app.kubernetes.io/name"
-LABEL_PART_OF = "app.kubernetes.io/part-of"
-LABEL_VERSION = "app.kubernetes.io/version"
-LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
-LABEL_COLOR = "cxpe.io/color"
-LABEL_TRACK = "cxpe.io/track"
-MANAGED_BY = "cxpe.rollout"
-
-COLORS = ("blue", "green")
-# Canary services start as the stable track; a canary Deployment of the same
-# service joins the Service with the other track value.
-STABLE_TRACK = "stable"
+from ansible_collections.cxpe.rollout.plugins.module_utils.labels import (
+    COLORS,
+    LABEL_COLOR,
+    LABEL_MANAGED_BY,
+    LABEL_NAME,
+    LABEL_PART_OF,
+    LABEL_TRACK,
+    LABEL_VERSION,
+    MANAGED_BY,
+    STABLE_TRACK,
+    other_color,
+)
 
 HTTP_PORT = 80
 CONTAINER_PORT = 8080
@@ -68,14 +67,14 @@ def foundation_manifests(groups, priority_classes):
     ]
 
 
-def _check_version(service, version):
+def _check_version(owner, version):
     # The version becomes both the image tag and a label value; the label is
     # the stricter of the two.
     if not (isinstance(version, str) and version and len(version) <= LABEL_VALUE_MAX and LABEL_VALUE.match(version)):
         raise ManifestError(
-            "version %r of service %s is not a valid label value (at most %d characters: "
+            "version %r of %s is not a valid label value (at most %d characters: "
             "letters, digits, '-', '_' or '.', starting and ending with a letter or digit)"
-            % (version, service["name"], LABEL_VALUE_MAX)
+            % (version, owner, LABEL_VALUE_MAX)
         )
 
 
@@ -107,12 +106,12 @@ def _deployment(name, service, selector, replicas, image, version, pod_annotatio
     }
 
 
-def _service(service, selector):
+def _service(service, selector, name=None):
     return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {
-            "name": service["name"],
+            "name": name or service["name"],
             "namespace": service["namespace"],
             "labels": {LABEL_NAME: service["name"], LABEL_PART_OF: service["group"], LABEL_MANAGED_BY: MANAGED_BY},
         },
@@ -123,8 +122,18 @@ def _service(service, selector):
     }
 
 
-def service_manifests(service, version, registry, replicas, active_color="blue", pod_annotations=None):
-    """The Deployment(s) and the Service of one normalized catalog service.
+def preview_service_name(service_name):
+    """The Service that always selects the idle color: the entry point for smoke tests."""
+    return "%s-preview" % service_name
+
+
+def color_deployment_name(service_name, color):
+    return "%s-%s" % (service_name, color)
+
+
+def service_manifests(service, version, registry, replicas, active_color="blue", pod_annotations=None,
+                      deployment_versions=None):
+    """The Deployment(s) and the Service(s) of one normalized catalog service.
 
     rolling_update: one Deployment <service>, selected by name.
     canary: one Deployment <service> on the stable track; the Service selects
@@ -132,56 +141,100 @@ def service_manifests(service, version, registry, replicas, active_color="blue",
     blue_green: Deployments <service>-blue and <service>-green; the active
     color runs `replicas` pods and receives the Service's traffic, the idle
     color is kept at 0 replicas until an upgrade deploys the next version
-    into it.
+    into it. A second Service, <service>-preview, selects the idle color: the
+    hidden entry point an upgrade smoke-tests the next version through.
+
+    `deployment_versions` maps Deployment names to the version each runs,
+    overriding `version` (what the cluster already runs, say).
     """
-    _check_version(service, version)
+    deployment_versions = deployment_versions or {}
     if active_color not in COLORS:
         raise ManifestError("active color %r is not one of %s" % (active_color, ", ".join(COLORS)))
-    image = "%s/%s:%s" % (registry.rstrip("/"), service["name"], version)
     by_name = {LABEL_NAME: service["name"]}
+
+    def deployment(name, selector, count):
+        running = deployment_versions.get(name, version)
+        _check_version("service %s" % service["name"], running)
+        image = "%s/%s:%s" % (registry.rstrip("/"), service["name"], running)
+        return _deployment(name, service, selector, count, image, running, pod_annotations)
+
     if service["strategy"] == "blue_green":
         manifests = []
         for color in COLORS:
             selector = dict(by_name, **{LABEL_COLOR: color})
-            manifests.append(_deployment(
-                "%s-%s" % (service["name"], color), service, selector,
-                replicas if color == active_color else 0, image, version, pod_annotations,
-            ))
-        return manifests + [_service(service, dict(by_name, **{LABEL_COLOR: active_color}))]
+            name = color_deployment_name(service["name"], color)
+            manifests.append(deployment(name, selector, replicas if color == active_color else 0))
+        return manifests + [
+            _service(service, dict(by_name, **{LABEL_COLOR: active_color})),
+            _service(service, dict(by_name, **{LABEL_COLOR: other_color(active_color)}),
+                     preview_service_name(service["name"])),
+        ]
     if service["strategy"] == "canary":
         selector = dict(by_name, **{LABEL_TRACK: STABLE_TRACK})
     else:
         selector = by_name
-    return [
-        _deployment(service["name"], service, selector, replicas, image, version, pod_annotations),
-        _service(service, by_name),
-    ]
+    return [deployment(service["name"], selector, replicas), _service(service, by_name)]
 
 
-def step_manifests(groups, version, registry, replicas, active_color="blue", versions=None, pod_annotations=None):
+def _unknown_names(what, given, known, kind="services that are not deployed"):
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ManifestError("%s given for %s: %s" % (what, kind, ", ".join(unknown)))
+
+
+def _service_state(service, version, versions, active_color, active_colors, observed):
+    """(active color, {Deployment: version}) of one service.
+
+    An explicit per-service choice (`versions`, `active_colors`) wins; then
+    what the cluster runs (`observed`); then the platform's defaults. An
+    explicit version goes to the Deployment that serves (the active color of
+    a blue/green service); the idle color keeps what it runs.
+    """
+    name = service["name"]
+    seen = (observed.get(service["namespace"]) or {}).get(name) or {}
+    color = active_colors.get(name) or seen.get("active_color") or active_color
+    running = dict(seen.get("versions") or {})
+    serving = color_deployment_name(name, color) if service["strategy"] == "blue_green" else name
+    if name in versions:
+        running[serving] = versions[name]
+        version = versions[name]
+    return color, version, running
+
+
+def step_manifests(groups, version, registry, replicas, active_color="blue", versions=None, pod_annotations=None,
+                   active_colors=None, observed=None):
     """The platform's workloads, one entry per deployment step, in order.
 
-    Returns a list of {"step", "groups", "services", "manifests"}. `versions`
-    maps service names to versions that override `version`.
+    Returns a list of {"step", "groups", "services", "manifests"}.
+    `versions` maps service names to versions and `active_colors` blue/green
+    service names to colors; both override what `observed` (see
+    platform_state.observed_state) says the cluster runs, which overrides
+    the platform-wide `version` and `active_color`.
     """
-    versions = versions or {}
-    known = set(service["name"] for group in groups for service in group["services"])
-    unknown = sorted(set(versions) - known)
-    if unknown:
-        raise ManifestError("versions given for services that are not deployed: %s" % ", ".join(unknown))
+    versions, active_colors, observed = versions or {}, active_colors or {}, observed or {}
+    services = [service for group in groups for service in group["services"]]
+    _unknown_names("versions", versions, [service["name"] for service in services])
+    _unknown_names("active colors", active_colors,
+                   [service["name"] for service in services if service["strategy"] == "blue_green"],
+                   "services that are not deployed blue/green services")
+    # Services that already run keep their version, so an invalid platform
+    # version might never reach a manifest: check it on its own.
+    _check_version("the platform", version)
     plan = []
-    for step, services in services_by_step(groups):
+    for step, step_services in services_by_step(groups):
         manifests, step_groups = [], []
-        for service in services:
+        for service in step_services:
+            color, service_version, running = _service_state(
+                service, version, versions, active_color, active_colors, observed)
             manifests.extend(service_manifests(
-                service, versions.get(service["name"], version), registry, replicas, active_color, pod_annotations,
+                service, service_version, registry, replicas, color, pod_annotations, running,
             ))
             if service["group"] not in step_groups:
                 step_groups.append(service["group"])
         plan.append({
             "step": step,
             "groups": step_groups,
-            "services": [service["name"] for service in services],
+            "services": [service["name"] for service in step_services],
             "manifests": manifests,
         })
     return plan

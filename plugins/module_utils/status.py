@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.cxpe.rollout.plugins.module_utils.manifests import (
+from ansible_collections.cxpe.rollout.plugins.module_utils.labels import (
     LABEL_COLOR,
     LABEL_NAME,
     LABEL_PART_OF,
@@ -79,16 +79,26 @@ def deployment_status(deployment, services=()):
     return result
 
 
+def service_summary(service):
+    """A Service's name, namespace and selector: which pods it routes to."""
+    metadata = service.get("metadata") or {}
+    return {"name": metadata.get("name"), "namespace": metadata.get("namespace"),
+            "selector": dict((service.get("spec") or {}).get("selector") or {})}
+
+
 def platform_status(deployments_by_namespace, services_by_namespace):
-    """Readiness of every Deployment, sorted by namespace and name.
+    """Readiness of every Deployment, and the Services, sorted by namespace and name.
 
     Both arguments map a namespace to the list of its objects. Returns
-    {"deployments": [...], "ready": bool}; `ready` is False when nothing matched,
-    since an empty platform is not a ready one.
+    {"deployments": [...], "services": [...], "ready": bool}; `ready` is False
+    when nothing matched, since an empty platform is not a ready one.
     """
     deployments = []
     for namespace in sorted(deployments_by_namespace):
         services = services_by_namespace.get(namespace, [])
         deployments.extend(deployment_status(item, services) for item in deployments_by_namespace[namespace])
     deployments.sort(key=lambda item: (item["namespace"] or "", item["name"] or ""))
-    return {"deployments": deployments, "ready": bool(deployments) and all(item["ready"] for item in deployments)}
+    services = sorted((service_summary(item) for items in services_by_namespace.values() for item in items),
+                      key=lambda item: (item["namespace"] or "", item["name"] or ""))
+    return {"deployments": deployments, "services": services,
+            "ready": bool(deployments) and all(item["ready"] for item in deployments)}

@@ -148,6 +148,25 @@ deployments:
       description: Whether the Deployment is Ready (see the module description).
       type: bool
       sample: true
+services:
+  description: Every Service of the namespaces (label selectors do not apply), sorted by namespace and name.
+  returned: success
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    name:
+      description: Name of the Service.
+      type: str
+      sample: gws-chat
+    namespace:
+      description: Namespace of the Service.
+      type: str
+      sample: gws
+    selector:
+      description: The Service's selector (empty for a Service without one).
+      type: dict
+      sample: {app.kubernetes.io/name: gws-chat, cxpe.io/color: blue}
 """
 
 from ansible_collections.cxpe.rollout.plugins.module_utils.status import (

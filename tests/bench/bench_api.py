@@ -28,10 +28,11 @@ CONFIGMAPS = 500
 START_TIMEOUT_SECONDS = 30
 
 
-def start_simulator(workdir):
+def start_simulator(workdir, *extra_args):
+    """Start ``kubesim serve`` (one node, then ``extra_args``); (process, kubeconfig path) once it serves."""
     kubeconfig = os.path.join(workdir, "kubeconfig")
     kubesim = os.path.join(os.path.dirname(sys.executable), "kubesim")
-    process = subprocess.Popen([kubesim, "serve", "--port", "0", "--kubeconfig", kubeconfig, "--nodes", "1"],
+    process = subprocess.Popen([kubesim, "serve", "--port", "0", "--kubeconfig", kubeconfig, "--nodes", "1", *extra_args],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not os.path.exists(kubeconfig):

@@ -11,17 +11,11 @@ import datetime
 import json
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
+from playbook_support import ROOT, run_playbook
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-COLLECTIONS = os.path.join(ROOT, "build", "collections")
-INVENTORY = os.path.join(ROOT, "inventories", "demo")
-ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-RECAP = re.compile(r"^localhost\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=\d+\s+failed=(?P<failed>\d+)", re.M)
 # Simulated seconds per real second: pods start in milliseconds.
 TIME_SCALE = 100
 KINDS = "namespaces,priorityclasses,deployments,services"
@@ -30,17 +24,6 @@ KINDS = "namespaces,priorityclasses,deployments,services"
 def catalog():
     with open(os.path.join(ROOT, "data", "service_catalog.yml"), encoding="utf-8") as stream:
         return yaml.safe_load(stream)
-
-
-def run_playbook(environment, playbook, *args):
-    env = dict(environment, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    result = subprocess.run(
-        [ANSIBLE_PLAYBOOK, "-i", INVENTORY, playbook] + list(args),
-        env=env, capture_output=True, text=True, timeout=900, check=False,
-    )
-    recap = RECAP.search(result.stdout)
-    counts = dict((key, int(value)) for key, value in recap.groupdict().items()) if recap else {}
-    return result, counts
 
 
 def deploy(simulator, *args):
@@ -145,7 +128,7 @@ def test_check_mode_reports_changes_and_makes_none(kubesim_factory, tmp_path, se
 
 @pytest.mark.parametrize("extra_vars, message", [
     ({"platform_deploy_groups": ["gauth", "nope"]}, "unknown service group(s): nope; the catalog has: designer, gws"),
-    ({"platform_deploy_version": "9.0+1"}, "version '9.0+1' of service gauth-auth is not a valid label value"),
+    ({"platform_deploy_version": "9.0+1"}, "version '9.0+1' of the platform is not a valid label value"),
     ({"platform_deploy_versions": {"gws-chat": "2"}, "platform_deploy_groups": ["gauth"]},
      "versions given for services that are not deployed: gws-chat"),
 ])

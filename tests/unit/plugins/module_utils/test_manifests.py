@@ -73,9 +73,12 @@ def test_blue_green_service_has_an_active_and_an_idle_color(active, idle):
         spec = deployments["svc-" + color]["spec"]
         assert spec["selector"]["matchLabels"] == {"app.kubernetes.io/name": "svc", "cxpe.io/color": color}
         assert spec["template"]["metadata"]["labels"]["cxpe.io/color"] == color
-    (svc,) = manifests["Service"]
-    assert svc["metadata"]["name"] == "svc"
-    assert svc["spec"]["selector"] == {"app.kubernetes.io/name": "svc", "cxpe.io/color": active}
+    services = dict((item["metadata"]["name"], item) for item in manifests["Service"])
+    assert sorted(services) == ["svc", "svc-preview"]
+    assert services["svc"]["spec"]["selector"] == {"app.kubernetes.io/name": "svc", "cxpe.io/color": active}
+    # The preview entry point always selects the idle color.
+    assert services["svc-preview"]["spec"]["selector"] == {"app.kubernetes.io/name": "svc", "cxpe.io/color": idle}
+    assert services["svc-preview"]["metadata"]["labels"]["app.kubernetes.io/name"] == "svc"
 
 
 def test_pod_annotations_go_to_the_pod_template_only():
@@ -121,7 +124,7 @@ def test_steps_hold_their_services_in_order():
     assert [(entry["step"], entry["groups"], entry["services"]) for entry in plan] == [
         (2, ["a"], ["a1"]), (3, ["b", "c"], ["b1", "c1"]), (8, ["b"], ["b2"]),
     ]
-    assert [item["metadata"]["name"] for item in plan[1]["manifests"]] == ["b1-blue", "b1-green", "b1", "c1", "c1"]
+    assert [item["metadata"]["name"] for item in plan[1]["manifests"]] == ["b1-blue", "b1-green", "b1", "b1-preview", "c1", "c1"]
 
 
 def test_versions_override_the_platform_version():
@@ -137,3 +140,56 @@ def test_versions_override_the_platform_version():
 def test_versions_of_services_that_are_not_deployed_are_refused():
     with pytest.raises(ManifestError, match="versions given for services that are not deployed: zz"):
         step_manifests(groups(), version="1", registry=REGISTRY, replicas=1, versions={"zz": "2", "a1": "3"})
+
+
+def images(plan):
+    return dict((item["metadata"]["name"], item["spec"]["template"]["spec"]["containers"][0]["image"].rsplit(":", 1)[1])
+                for entry in plan for item in entry["manifests"] if item["kind"] == "Deployment")
+
+
+def replicas_and_selectors(plan):
+    return dict((item["metadata"]["name"], item["spec"].get("replicas", item["spec"].get("selector")))
+                for entry in plan for item in entry["manifests"])
+
+
+OBSERVED = {
+    "a": {"a1": {"versions": {"a1": "7"}}},
+    "b1": {"b1": {"active_color": "green", "versions": {"b1-green": "8", "b1-blue": "6"}}},
+    # What runs in another namespace is not this service.
+    "elsewhere": {"c1": {"versions": {"c1": "9"}}},
+}
+
+
+def test_what_runs_wins_over_the_platform_defaults():
+    plan = step_manifests(groups(), version="1", registry=REGISTRY, replicas=2, observed=OBSERVED)
+    assert images(plan) == {"a1": "7", "b1-blue": "6", "b1-green": "8", "c1": "1", "b2-blue": "1", "b2-green": "1"}
+    shapes = replicas_and_selectors(plan)
+    assert shapes["b1-green"] == 2 and shapes["b1-blue"] == 0
+    assert shapes["b1"]["cxpe.io/color"] == "green" and shapes["b1-preview"]["cxpe.io/color"] == "blue"
+    assert shapes["b2"]["cxpe.io/color"] == "blue"
+
+
+def test_explicit_overrides_win_over_what_runs():
+    plan = step_manifests(groups(), version="1", registry=REGISTRY, replicas=2, observed=OBSERVED,
+                          versions={"a1": "3", "b1": "5"}, active_colors={"b1": "blue"})
+    # The explicit version goes to the active color; the idle one keeps what it runs.
+    assert images(plan) == {"a1": "3", "b1-blue": "5", "b1-green": "8", "c1": "1", "b2-blue": "1", "b2-green": "1"}
+    shapes = replicas_and_selectors(plan)
+    assert shapes["b1-blue"] == 2 and shapes["b1-green"] == 0
+    assert shapes["b1"]["cxpe.io/color"] == "blue"
+
+
+@pytest.mark.parametrize("colors, message", [
+    ({"a1": "green"}, "active colors given for services that are not deployed blue/green services: a1"),
+    ({"zz": "green"}, "active colors given for services that are not deployed blue/green services: zz"),
+    ({"b1": "red"}, "active color 'red' is not one of blue, green"),
+])
+def test_active_colors_only_for_blue_green_services(colors, message):
+    with pytest.raises(ManifestError, match=message):
+        step_manifests(groups(), version="1", registry=REGISTRY, replicas=1, active_colors=colors)
+
+
+def test_an_invalid_platform_version_is_refused_even_when_every_service_keeps_its_own():
+    observed = {"a": {"a1": {"versions": {"a1": "7"}}}}
+    with pytest.raises(ManifestError, match="version '9.0\\+1' of the platform is not a valid label value"):
+        step_manifests(groups()[:1], version="9.0+1", registry=REGISTRY, replicas=1, observed=observed)

@@ -120,4 +120,15 @@ def test_platform_status_sorts_and_summarizes():
 
 def test_platform_status_is_not_ready_when_one_deployment_lags_or_none_matched():
     assert platform_status({"gws": [deployment(status=healthy()), deployment("x", status=None)]}, {})["ready"] is False
-    assert platform_status({"gws": []}, {}) == {"deployments": [], "ready": False}
+    assert platform_status({"gws": []}, {}) == {"deployments": [], "services": [], "ready": False}
+
+
+def test_platform_status_lists_every_service_with_its_selector():
+    service = {"metadata": {"name": "gws-chat", "namespace": "gws"},
+               "spec": {"selector": {"app.kubernetes.io/name": "gws-chat", "cxpe.io/color": "blue"}}}
+    headless = {"metadata": {"name": "external", "namespace": "gws"}, "spec": {}}
+    result = platform_status({"gws": []}, {"gws": [service, headless]})
+    assert result["services"] == [
+        {"name": "external", "namespace": "gws", "selector": {}},
+        {"name": "gws-chat", "namespace": "gws", "selector": {"app.kubernetes.io/name": "gws-chat", "cxpe.io/color": "blue"}},
+    ]

@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cxpe.rollout maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Options shared by the rollout modules; the argument specs are in plugins/module_utils/args_common.py."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # The service a module acts on, and its ledger (TARGET_ARG_SPEC).
+    DOCUMENTATION = r"""
+options:
+  namespace:
+    description: Namespace of the service.
+    type: str
+    required: true
+  service:
+    description:
+      - Name of the service, as the platform deploys it (see the P(cxpe.rollout.platform_deploy#role) role).
+      - Blue/green services run as Deployments C(<service>-blue) and C(<service>-green) behind a Service
+        C(<service>) that selects the active color.
+    type: str
+    required: true
+  ledger:
+    description:
+      - Name of the service's rollout ledger, the ConfigMap that records its active and previous color and
+        version, the share of traffic, the routers' state before the change, and a history of changes.
+      - Defaults to C(<service>-rollout). Created when absent.
+    type: str
+"""
+
+    # Which objects route the service's traffic (ROUTERS_ARG_SPEC).
+    ROUTERS = r"""
+options:
+  routers:
+    description:
+      - The objects that route the service's users, each changed with one write guarded by its
+        resourceVersion (a concurrent change is read again, never overwritten).
+      - Defaults to the Service named O(service), with the C(service) kind.
+    type: list
+    elements: dict
+    suboptions:
+      kind:
+        description:
+          - C(service), a Service whose selector label O(routers[].selector_key) names the color.
+          - C(ingress), an Ingress (C(networking.k8s.io/v1)) whose rule paths lead to the Service
+            C(<service>-<color>).
+          - C(route), an OpenShift Route (C(route.openshift.io/v1)) whose C(spec.to) (and
+            C(spec.alternateBackends)) lead to the Service C(<service>-<color>).
+        type: str
+        required: true
+        choices: [ingress, route, service]
+      name:
+        description: Name of the object. Defaults to O(service).
+        type: str
+      selector_key:
+        description: For C(service), the selector label whose value is the color. Defaults to C(cxpe.io/color).
+        type: str
+      host:
+        description: For C(ingress), only the rules of this host. Defaults to every rule.
+        type: str
+      path:
+        description: For C(ingress), only this path. Defaults to every path whose backend is a C(<service>-<color>) Service.
+        type: str
+"""
+
+    # Waiting until a change has taken effect (WAIT_ARG_SPEC).
+    WAIT = r"""
+options:
+  wait:
+    description:
+      - Wait, on a watch of the EndpointSlices, until every router sends traffic only to ready pods of the
+        target.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait before failing.
+    type: int
+    default: 60
+"""
+
+    # What the ledger's history records about a change (RECORD_ARG_SPEC).
+    RECORD = r"""
+options:
+  reason:
+    description: Why the change is made, recorded in the ledger's history.
+    type: str
+  actor:
+    description: Who makes the change, recorded in the ledger's history. Defaults to the user running the module.
+    type: str
+"""

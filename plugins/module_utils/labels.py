@@ -1,0 +1,37 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cxpe.rollout maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The labels and label values that tie the platform's objects together.
+
+Every plugin reads these names from here: the manifests that create the
+objects, the status that reads them, the ledger and the routers that move
+traffic between them.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+LABEL_NAME = "app.kubernetes.io/name"
+LABEL_PART_OF = "app.kubernetes.io/part-of"
+LABEL_VERSION = "app.kubernetes.io/version"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY = "cxpe.rollout"
+
+# Blue/green: the pods of <service>-blue and <service>-green carry their color,
+# and a router selects one of them.
+LABEL_COLOR = "cxpe.io/color"
+COLORS = ("blue", "green")
+
+# Canary: the track of a service's pods; a canary Deployment joins the stable one.
+LABEL_TRACK = "cxpe.io/track"
+STABLE_TRACK = "stable"
+
+# The rollout ledger ConfigMap of a service carries the service's name in this
+# label, so one list per namespace finds every ledger.
+LABEL_LEDGER = "cxpe.io/rollout-ledger"
+
+
+def other_color(color):
+    """The idle color when `color` is active."""
+    return COLORS[1] if color == COLORS[0] else COLORS[0]

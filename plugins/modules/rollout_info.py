@@ -1,0 +1,253 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cxpe.rollout maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: rollout_info
+short_description: Read the rollout ledgers of services
+version_added: 0.2.0
+author:
+  - cxpe.rollout maintainers (@cxpe)
+description:
+  - Reads the rollout ledgers (the ConfigMaps labelled C(cxpe.io/rollout-ledger)) of some namespaces, or of one
+    service. Each tells the strategy, the phase, the active and previous color and version, the share of traffic
+    on the active version, the routers' state before the last change, timestamps and the history.
+  - A ConfigMap that is not a valid ledger is listed with C(valid=false) and the reason, so one corrupted record
+    does not hide the others.
+  - Never changes anything.
+options:
+  namespaces:
+    description: Namespaces to read. A namespace that does not exist has no ledgers.
+    type: list
+    elements: str
+    required: true
+  service:
+    description: Only the ledger of this service.
+    type: str
+  routers:
+    description:
+      - Also read these routers of O(service) (which then needs exactly one namespace) and return what each sends
+        traffic to now, as RV(routers). Same form as the O(cxpe.rollout.bluegreen_switch#module:routers) option of
+        M(cxpe.rollout.bluegreen_switch); an empty list reads the Service named O(service).
+      - Useful to know the active color of a service that has no ledger yet.
+    type: list
+    elements: dict
+    suboptions:
+      kind:
+        description: C(service), C(ingress) or C(route).
+        type: str
+        required: true
+        choices: [ingress, route, service]
+      name:
+        description: Name of the object. Defaults to O(service).
+        type: str
+      selector_key:
+        description: For C(service), the selector label whose value is the color. Defaults to C(cxpe.io/color).
+        type: str
+      host:
+        description: For C(ingress), only the rules of this host.
+        type: str
+      path:
+        description: For C(ingress), only this path.
+        type: str
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+attributes:
+  check_mode:
+    description: The module only reads, so check mode runs it unchanged.
+    support: full
+  diff_mode:
+    description: The module changes nothing, so it has no diff.
+    support: none
+requirements:
+  - python >= 3.9
+  - kubernetes >= 24.2.0
+  - PyYAML >= 3.11
+seealso:
+  - module: cxpe.rollout.bluegreen_switch
+"""
+
+EXAMPLES = r"""
+- name: Read every ledger of the GWS and WebRTC namespaces
+  cxpe.rollout.rollout_info:
+    namespaces: [gws, webrtc]
+  register: rollouts
+
+- name: Find which color the gws-chat Service sends traffic to
+  cxpe.rollout.rollout_info:
+    namespaces: [gws]
+    service: gws-chat
+    routers: []
+  register: chat
+
+- name: Print which color and version each service runs
+  ansible.builtin.debug:
+    msg: "{{ item.service }}: {{ item.active.color }} {{ item.active.version }} ({{ item.phase }})"
+  loop: "{{ rollouts.rollouts | selectattr('valid') }}"
+  loop_control:
+    label: "{{ item.service }}"
+"""
+
+RETURN = r"""
+rollouts:
+  description: One entry per ledger, sorted by namespace and service.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    namespace:
+      description: Namespace of the ledger.
+      type: str
+      sample: gws
+    name:
+      description: Name of the ledger ConfigMap.
+      type: str
+      sample: gws-chat-rollout
+    service:
+      description: The service it records.
+      type: str
+      sample: gws-chat
+    valid:
+      description: Whether the ConfigMap is a valid ledger; when false, only C(error) and the names are set.
+      type: bool
+      sample: true
+    error:
+      description: Why it is not a valid ledger, naming the bad key.
+      type: str
+      returned: when not valid
+    schema:
+      description: Version of the ledger's schema.
+      type: int
+      sample: 1
+    strategy:
+      description: C(blue_green), C(canary) or C(rolling_update).
+      type: str
+      sample: blue_green
+    phase:
+      description: What the last change did, for example C(active) or C(rolled_back).
+      type: str
+      sample: active
+    active:
+      description: The color and version that take the traffic.
+      type: dict
+      sample: {color: green, version: 9.0.101.02}
+    previous:
+      description: The color and version a rollback goes back to.
+      type: dict
+      sample: {color: blue, version: 9.0.100.01}
+    weight:
+      description: Share of the traffic on the active version, in percent.
+      type: float
+      sample: 100
+    routers:
+      description: Each router's state (shares and routing fields) before the last change, by C(<Kind>/<name>).
+      type: dict
+    created:
+      description: When the ledger was created (UTC).
+      type: str
+    updated:
+      description: When it last changed (UTC).
+      type: str
+    history:
+      description: The last changes, oldest first, each with C(at), C(action), C(from), C(to), C(by) and C(why).
+      type: list
+      elements: dict
+routers:
+  description: With O(routers), each router in the order given and what it sends traffic to now.
+  returned: when O(routers) is given
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: The router kind.
+      type: str
+      sample: service
+    name:
+      description: Name of the object.
+      type: str
+      sample: gws-chat
+    shares:
+      description: Share of the traffic sent to each color, in percent (empty when it cannot be read).
+      type: dict
+      sample: {blue: 100}
+    serving:
+      description: The color that takes all the traffic, or null when the traffic is split or the router cannot be read.
+      type: str
+      sample: blue
+    error:
+      description: Why the router cannot be read (it does not exist, it lacks the selector key, ...).
+      type: str
+      returned: when it cannot be read
+"""
+
+from ansible_collections.cxpe.rollout.plugins.module_utils.args_common import (
+    ROUTERS_ARG_SPEC,
+    argument_spec,
+)
+from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import (
+    Cluster,
+    ClusterError,
+)
+from ansible_collections.cxpe.rollout.plugins.module_utils.ledger import list_ledgers
+from ansible_collections.cxpe.rollout.plugins.module_utils.routers import (
+    RouterError,
+    make_router,
+    single_variant,
+)
+from ansible_collections.cxpe.rollout.plugins.module_utils.traffic import read_routers
+from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import (
+    AnsibleModule,
+)
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import (
+    get_api_client,
+)
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import (
+    AnsibleK8SModule,
+)
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import (
+    CoreException,
+)
+
+
+def router_state(router, obj):
+    """What one router sends traffic to, or why that cannot be told."""
+    state = {"kind": router.kind, "name": router.name, "shares": {}, "serving": None}
+    if obj is None:
+        return dict(state, error="%s does not exist" % router.describe())
+    try:
+        shares = router.shares(obj)
+    except RouterError as error:
+        return dict(state, error="%s" % error)
+    return dict(state, shares=shares, serving=single_variant(shares))
+
+
+def main():
+    module = AnsibleK8SModule(
+        module_class=AnsibleModule, supports_check_mode=True,
+        argument_spec=argument_spec(ROUTERS_ARG_SPEC, namespaces={"type": "list", "elements": "str", "required": True},
+                                    service={"type": "str"}),
+    )
+    params = module.params
+    if params["routers"] is not None and not (params["service"] and len(params["namespaces"]) == 1):
+        module.fail_json(msg="routers needs a service and exactly one namespace")
+    result = {}
+    try:
+        cluster = Cluster(get_api_client(module).client)
+        result["rollouts"] = [entry for namespace in params["namespaces"]
+                              for entry in list_ledgers(cluster, namespace, params["service"])]
+        if params["routers"] is not None:
+            routers = [make_router(spec, params["namespaces"][0], params["service"])
+                       for spec in params["routers"] or [{"kind": "service"}]]
+            result["routers"] = [router_state(router, obj) for router, obj in read_routers(cluster, routers)]
+    except (ClusterError, CoreException) as error:
+        module.fail_json(msg="%s" % error)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""A blue/green switch with cxpe.rollout.bluegreen_switch next to the same switch in plain kubernetes.core tasks.
+
+Starts ``kubesim serve``, deploys a service as two colors (both running, so the traffic can go back
+and forth), then switches it N times (50 by default), alternating the two ways in the same run:
+
+- a play with one ``cxpe.rollout.bluegreen_switch`` task (its ``duration_ms`` is the module time);
+- a play with ``kubernetes.core.k8s_info`` (target Deployment Available), ``kubernetes.core.k8s``
+  (patch the Service selector) and ``kubernetes.core.k8s_info`` (until the Service's endpoints are
+  the target's pods).
+
+Prints p50 and p95 of the module time and of each play's ``ansible-playbook`` wall time, the ratio
+of the two plays, and the writes the module made per switch. About ten minutes on 2 cores.
+
+    .venv/bin/python tests/bench/bench_bluegreen.py [--switches 50]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+from bench_api import start_simulator
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+NAMESPACE = "bench"
+SERVICE = "web"
+TIME_SCALE = 50
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+KUBECTL_TIMEOUT = 120
+
+
+def workload(color):
+    selector = {"app.kubernetes.io/name": SERVICE, "cxpe.io/color": color}
+    labels = dict(selector, **{"app.kubernetes.io/version": {"blue": "1.0", "green": "2.0"}[color]})
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "%s-%s" % (SERVICE, color), "labels": labels},
+            "spec": {"replicas": 3, "selector": {"matchLabels": selector},
+                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                         {"name": "app", "image": "registry.example.com/web:%s" % labels["app.kubernetes.io/version"],
+                          "ports": [{"name": "http", "containerPort": 8080}]}]}}}}
+
+
+def deploy(kubeconfig):
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": SERVICE},
+               "spec": {"selector": {"app.kubernetes.io/name": SERVICE, "cxpe.io/color": "blue"},
+                        "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}}
+
+    def kubectl(*args, stdin=None):
+        subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], input=stdin, text=True, check=True,
+                       capture_output=True, timeout=KUBECTL_TIMEOUT)
+
+    kubectl("create", "namespace", NAMESPACE)
+    kubectl("apply", "-n", NAMESPACE, "-f", "-", stdin=yaml.safe_dump_all([workload("blue"), workload("green"), service]))
+    for color in ("blue", "green"):
+        kubectl("rollout", "status", "-n", NAMESPACE, "deployment/%s-%s" % (SERVICE, color), "--timeout=60s")
+
+
+MODULE_PLAY = [{"hosts": "localhost", "gather_facts": False, "tasks": [{
+    "name": "Switch", "cxpe.rollout.bluegreen_switch": {
+        "namespace": NAMESPACE, "service": SERVICE, "color": "{{ color }}", "reason": "benchmark"}}]}]
+
+PLAIN_PLAY = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+    {"name": "Wait until the target color is Available", "kubernetes.core.k8s_info": {
+        "kind": "Deployment", "namespace": NAMESPACE, "name": SERVICE + "-{{ color }}", "wait": True,
+        "wait_condition": {"type": "Available", "status": "True"}, "wait_sleep": 1, "wait_timeout": 60}},
+    {"name": "Point the Service at the target color", "kubernetes.core.k8s": {
+        "state": "patched", "kind": "Service", "namespace": NAMESPACE, "name": SERVICE,
+        "definition": {"spec": {"selector": {"cxpe.io/color": "{{ color }}"}}}}},
+    {"name": "Wait until the endpoints are the target's pods", "kubernetes.core.k8s_info": {
+        "kind": "Endpoints", "namespace": NAMESPACE, "name": SERVICE},
+     "register": "endpoints", "retries": 60, "delay": 0.5,
+     "until": "endpoints.resources[0].subsets | default([]) | map(attribute='addresses') | flatten"
+              " | map(attribute='targetRef.name') | reject('match', 'web-' ~ color ~ '-') | list | length == 0"
+              " and endpoints.resources[0].subsets | default([]) | length > 0"},
+]}]
+
+
+def run_play(path, env, color):
+    """Wall time of one ansible-playbook run, and its JSON report."""
+    started = time.perf_counter()
+    result = subprocess.run([ANSIBLE_PLAYBOOK, path, "-e", "color=" + color], env=env, capture_output=True, text=True,
+                            timeout=300, check=False)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError("%s failed:\n%s\n%s" % (path, result.stdout, result.stderr))
+    return elapsed, json.loads(result.stdout)
+
+
+def task_result(report):
+    return report["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def percentile(values, fraction):
+    """The nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, int(round(fraction * len(ordered) + 0.5)) - 1))]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--switches", type=int, default=50, help="switches of each kind (default 50)")
+    args = parser.parse_args(argv)
+    workdir = tempfile.mkdtemp(prefix="kubesim-bench-bluegreen-")
+    process, kubeconfig = start_simulator(workdir, "--time-scale", str(TIME_SCALE))
+    try:
+        deploy(kubeconfig)
+        env = dict(os.environ, K8S_AUTH_KUBECONFIG=kubeconfig, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
+                   ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOCALHOST_WARNING="false",
+                   ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
+        plays = {}
+        for name, play in (("module", MODULE_PLAY), ("plain", PLAIN_PLAY)):
+            plays[name] = os.path.join(workdir, name + ".yml")
+            with open(plays[name], "w", encoding="utf-8") as handle:
+                yaml.safe_dump(play, handle)
+        module_ms, module_wall, plain_wall, writes = [], [], [], []
+        color = "green"
+        for _switch in range(args.switches):
+            # The module switches to one color, the plain play back to the other, in turn.
+            elapsed, report = run_play(plays["module"], env, color)
+            result = task_result(report)
+            module_wall.append(elapsed)
+            module_ms.append(result["duration_ms"])
+            writes.append(result["writes"])
+            color = "blue" if color == "green" else "green"
+            plain_wall.append(run_play(plays["plain"], env, color)[0])
+            color = "blue" if color == "green" else "green"
+        print("kubesim at time scale %d, %d switches of each kind, %d cores" % (TIME_SCALE, args.switches, os.cpu_count()))
+        print("| measure | p50 | p95 |")
+        print("| --- | ---: | ---: |")
+        print("| bluegreen_switch module time (duration_ms) | %d ms | %d ms |" % (percentile(module_ms, 0.5), percentile(module_ms, 0.95)))
+        print("| play with bluegreen_switch (wall) | %.2f s | %.2f s |" % (percentile(module_wall, 0.5), percentile(module_wall, 0.95)))
+        print("| plain k8s_info + k8s + k8s_info play (wall) | %.2f s | %.2f s |" % (percentile(plain_wall, 0.5), percentile(plain_wall, 0.95)))
+        print("module play / plain play: %.2f at p50, %.2f at p95" % (
+            percentile(module_wall, 0.5) / percentile(plain_wall, 0.5), percentile(module_wall, 0.95) / percentile(plain_wall, 0.95)))
+        print("API writes per module switch: %d to %d (router + ledger)" % (min(writes), max(writes)))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

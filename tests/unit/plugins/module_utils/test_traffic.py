@@ -1,0 +1,67 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cxpe.rollout maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import Cluster, ClusterError
+from ansible_collections.cxpe.rollout.plugins.module_utils.routers import make_router
+from ansible_collections.cxpe.rollout.plugins.module_utils.traffic import (
+    diff_entry,
+    read_routers,
+    shift,
+    wait_until_serving,
+)
+from cluster_support import FakeClient, ScriptedWatch
+
+
+def service(name, color):
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "ns"},
+            "spec": {"selector": {"app": "web", "cxpe.io/color": color}}}
+
+
+def endpoint_slice(name, service_name, *pods):
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": name, "namespace": "ns", "labels": {"kubernetes.io/service-name": service_name}},
+            "endpoints": [{"targetRef": {"kind": "Pod", "name": pod}, "conditions": {"ready": True}} for pod in pods]}
+
+
+def test_read_shift_and_diff_one_router():
+    client = FakeClient([service("web", "blue")])
+    cluster = Cluster(client)
+    ((router, obj),) = read_routers(cluster, [make_router({"kind": "service"}, "ns", "web")])
+    before, after = shift(cluster, router, obj, {"green": 100})
+    assert after["spec"]["selector"]["cxpe.io/color"] == "green" and cluster.writes == 1
+    entry = diff_entry(before, after, router.describe())
+    assert entry["before"]["spec"]["selector"]["cxpe.io/color"] == "blue"
+    assert "resourceVersion" not in entry["after"]["metadata"]
+
+
+def test_a_missing_router_reads_as_none():
+    client = FakeClient(served=set([("networking.k8s.io/v1", "Ingress")]))
+    ((_router, obj),) = read_routers(Cluster(client), [make_router({"kind": "ingress"}, "ns", "web")])
+    assert obj is None
+
+
+def test_wait_until_serving_follows_the_endpoint_slices():
+    watch = ScriptedWatch([[{"type": "MODIFIED", "object": endpoint_slice("web-abc", "web", "g1", "g2")}]])
+    client = FakeClient([endpoint_slice("web-abc", "web", "b1")])
+    wait_until_serving(Cluster(client, watcher=watch), "ns", [("web", "green", 100)], {"green": ["g1", "g2"]}, 5)
+    assert watch.calls[0]["label_selector"] == "kubernetes.io/service-name in (web)"
+
+
+def test_a_timeout_says_what_still_serves():
+    now = [0.0]
+
+    def clock():
+        now[0] += 4
+        return now[0]
+
+    watch = ScriptedWatch([[]])
+    client = FakeClient([endpoint_slice("web-abc", "web", "b1")])
+    with pytest.raises(ClusterError, match="timed out after 5s waiting for Services web to serve only the target's ready pods: "
+                                           "Service web still sends traffic to pods that are not green: b1"):
+        wait_until_serving(Cluster(client, watcher=watch, clock=clock), "ns", [("web", "green", 100)], {"green": ["g1"]}, 5)
