@@ -21,6 +21,8 @@ READY_AFTER = "kubesim.cxpe.io/ready-after"
 CRASH_LOOP = "kubesim.cxpe.io/crash-loop"
 ERROR_RATIO = "kubesim.cxpe.io/error-ratio"
 WAIT_SECONDS = 60
+# Simulated seconds that cover every router's propagation delay in kubesim (1 to 2 s by default).
+PROPAGATION_SECONDS = 3.0
 ROUTER_KINDS = ("service", "ingress", "route")
 _numbers = itertools.count(1)
 
@@ -79,33 +81,46 @@ def apply(simulator, namespace, *objects):
     simulator.kubectl("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump_all(objects))
 
 
-def router_objects(service_name, kind, request_rate=None):
-    """The router of one kind (and its preview), with the traffic annotations on the router: the entry point.
+def router_objects(service_name, kind):
+    """The router of one kind (and its preview): the entry point the clients call.
 
     service: Services <svc> (blue) and <svc>-preview (green), selecting the colors.
     ingress, route: an Ingress or Route <svc> leading to <svc>-blue, and <svc>-preview leading to <svc>-green,
     over the color Services <svc>-blue and <svc>-green.
     """
-    traffic = {REQUEST_RATE: str(request_rate)} if request_rate else None
     if kind == "service":
-        return [service(service_name, color_selector(service_name, "blue"), traffic),
+        return [service(service_name, color_selector(service_name, "blue")),
                 service(service_name + "-preview", color_selector(service_name, "green"))]
     colors = [service("%s-%s" % (service_name, color), color_selector(service_name, color)) for color in ("blue", "green")]
     build = ingress if kind == "ingress" else route
-    return colors + [build(service_name, service_name + "-blue", "%s.example.com" % service_name, traffic),
+    return colors + [build(service_name, service_name + "-blue", "%s.example.com" % service_name),
                      build(service_name + "-preview", service_name + "-green", "preview.%s.example.com" % service_name)]
 
 
 def blue_green_service(simulator, namespace, service_name="web", kind="service", blue="1.0", green="2.0",
                        green_annotations=None, request_rate=None, green_replicas=3):
     """Both colors deployed (blue active) behind the routers of `kind`; waits until blue is Ready
-    (and green too unless it is meant never to be)."""
+    (and green too unless it is meant never to be). With `request_rate`, the clients start calling
+    the router once it has learnt of blue's endpoints."""
     apply(simulator, namespace, deployment(service_name, "blue", blue),
           deployment(service_name, "green", green, green_replicas, green_annotations),
-          *router_objects(service_name, kind, request_rate))
+          *router_objects(service_name, kind))
     wait_rollout(simulator, namespace, service_name + "-blue")
     if not green_annotations:
         wait_rollout(simulator, namespace, service_name + "-green")
+    if request_rate:
+        start_traffic(simulator, namespace, kind, service_name, request_rate)
+
+
+def start_traffic(simulator, namespace, kind, name, request_rate):
+    """Once kubesim's routers know of the endpoints, clients start calling the entry point (a Service, Ingress or Route)."""
+    propagate(simulator)
+    simulator.kubectl("annotate", "--overwrite", "-n", namespace, kind, name, "%s=%s" % (REQUEST_RATE, request_rate))
+
+
+def propagate(simulator):
+    """Wait until kubesim's routers have caught up with every change made so far."""
+    time.sleep(PROPAGATION_SECONDS / simulator.time_scale)
 
 
 def wait_rollout(simulator, namespace, name):
@@ -182,3 +197,18 @@ def traffic_totals(simulator, namespace, **labels):
         if match and all(label in match.group(2).split(",") for label in wanted):
             totals[match.group(1)] += float(match.group(3))
     return totals["kubesim_requests_total"], totals["kubesim_request_errors_total"]
+
+
+WRITE_VERBS = ("POST", "PUT", "PATCH", "DELETE", "APPLY")
+
+
+def api_writes(simulator):
+    """The writes the API server has answered so far, from its apiserver_request_total counter."""
+    with urllib.request.urlopen(simulator.api_url + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    total = 0.0
+    for line in text.splitlines():
+        match = re.match(r'^apiserver_request_total\{([^}]*)\} (\S+)$', line)
+        if match and re.search(r'(^|,)verb="(%s)"' % "|".join(WRITE_VERBS), match.group(1)):
+            total += float(match.group(2))
+    return total

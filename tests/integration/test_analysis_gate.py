@@ -13,7 +13,7 @@ import socket
 import threading
 
 import pytest
-from bluegreen_support import ERROR_RATIO, REQUEST_RATE, apply, deployment, new_namespace, poll, service, wait_rollout
+from bluegreen_support import ERROR_RATIO, apply, deployment, new_namespace, poll, service, start_traffic, wait_rollout
 from playbook_support import run_tasks
 
 
@@ -35,9 +35,10 @@ def scraped_fixture(kubesim, prometheus_factory, request):
     scraped by Prometheus until both have served 200 requests."""
     namespace = new_namespace(kubesim, request.node.name)
     apply(kubesim, namespace, deployment("web", "blue", "1.0", 2), deployment("web", "green", "2.0", 2, {ERROR_RATIO: "0.2"}),
-          service("web", {"app.kubernetes.io/name": "web"}, {REQUEST_RATE: "100"}))
+          service("web", {"app.kubernetes.io/name": "web"}))
     wait_rollout(kubesim, namespace, "web-blue")
     wait_rollout(kubesim, namespace, "web-green")
+    start_traffic(kubesim, namespace, "service", "web", 100)
     prometheus = prometheus_factory(kubesim)
     requests = 'sum by (version) (kubesim_service_requests_total{namespace="%s",service="web"})' % namespace
     poll(lambda: prometheus.query(requests), lambda samples: len(samples) == 2 and min(value for _labels, value in samples) >= 200,

@@ -16,6 +16,7 @@ from bluegreen_support import (
     CRASH_LOOP,
     READY_AFTER,
     ROUTER_KINDS,
+    api_writes,
     apply,
     blue_green_service,
     deployment,
@@ -80,13 +81,14 @@ def test_switch_idempotence_and_rollback_through_each_router(simulator, tmp_path
     blue_green_service(simulator, namespace, kind=kind, request_rate=REQUEST_RATE)
     green_pods = pod_names(simulator, namespace, "web", "green")
 
+    writes_before = api_writes(simulator)
     _run, (switched, again) = run_tasks(simulator.env, tmp_path, [
         switch_to(kind, namespace, color="green", version="2.0", reason="upgrade to 2.0"),
         switch_to(kind, namespace, color="green")])
+    # What the API server counted: router + preview + ledger, and nothing for the second run.
+    assert api_writes(simulator) - writes_before == 3
     assert switched["changed"] is True, switched
     assert (switched["previous_color"], switched["active_color"], switched["active_version"]) == ("blue", "green", "2.0")
-    # Router + preview + ledger. (A metrics-based count belongs here too once kubesim serves
-    # apiserver_request_total{verb,resource,code}: sum of non-GET/LIST/WATCH verbs before and after.)
     assert switched["writes"] == 3
     assert [(op["verb"], op["kind"], op["name"]) for op in switched["operations"]] == [
         ("patch", OBJECT_KINDS[kind], "web"), ("patch", OBJECT_KINDS[kind], "web-preview"), ("create", "ConfigMap", "web-rollout")]
@@ -110,9 +112,11 @@ def test_switch_idempotence_and_rollback_through_each_router(simulator, tmp_path
     blue_pods = pod_names(simulator, namespace, "web", "blue")
 
     before = resource_versions(simulator, namespace)
+    writes_before = api_writes(simulator)
     _run, (rolled_back, rolled_back_again) = run_tasks(simulator.env, tmp_path, [
         switch(namespace=namespace, state="rolled_back", routers=routers_of(kind), preview=preview_of(kind), reason="bad"),
         switch(namespace=namespace, state="rolled_back", routers=routers_of(kind), preview=preview_of(kind))])
+    assert api_writes(simulator) - writes_before == 3
     assert rolled_back["changed"] is True and rolled_back["writes"] == 3
     assert (rolled_back["previous_color"], rolled_back["active_color"]) == ("green", "blue")
     assert router_color(simulator, namespace, kind, "web") == "blue"
@@ -128,8 +132,7 @@ def test_switch_idempotence_and_rollback_through_each_router(simulator, tmp_path
     poll(lambda: pod_names(simulator, namespace, "web", "green"), lambda names: names == [], "green pods to go")
     time.sleep(SETTLE_SECONDS)
     requests, errors = traffic_totals(simulator, namespace)
-    # Traffic enters at the router object; until kubesim's traffic model reads the entry
-    # point's annotations from Ingresses and Routes, those two see no requests here.
+    # Traffic enters at the router object, and kept flowing through switch, rollback and scale-downs.
     assert requests > 0, "no traffic entered at the %s router" % kind
     assert errors == 0
 
