@@ -19,9 +19,10 @@ BIN := $(VENV)/bin
 COLLECTIONS := $(ROOT)/build/collections
 COLLECTION_DIR := $(COLLECTIONS)/ansible_collections/cxpe/rollout
 DEMO_DIR := $(ROOT)/.demo
-# Simulated seconds per real second in the demo: pods start within
-# milliseconds, so the demo's time goes to Ansible itself.
-DEMO_TIME_SCALE ?= 200
+# Simulated seconds per real second in the demo: pods start within tens of
+# milliseconds, so the demo's time goes to Ansible itself, while the clients'
+# traffic (tens of simulated requests a second) stays light.
+DEMO_TIME_SCALE ?= 50
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 
 export PATH := $(BIN):$(PATH)
@@ -31,7 +32,7 @@ export ANSIBLE_NOCOWS := 1
 # The inventory's hosts are the controller itself; no host keys to check.
 export ANSIBLE_HOST_KEY_CHECKING := false
 
-.PHONY: all setup venv collection kubectl test-tools lint sanity pytest molecule test demo clean
+.PHONY: all setup venv collection kubectl prometheus test-tools lint sanity pytest molecule test demo clean
 
 all: test
 
@@ -68,8 +69,8 @@ collection: venv
 		$(COLLECTIONS)/ansible_collections/kubernetes
 
 # Debian packages, installed only when their command is missing: kubectl for
-# everything, then what the tests alone need: prometheus for the metric
-# gates and shellcheck for the sanity test of the shell scripts. The package
+# everything, prometheus for the metric gates of the demo and the tests, and
+# shellcheck for the sanity test of the shell scripts. The package
 # lists already on the machine are tried first, refreshed only when that
 # fails. --no-install-recommends keeps prometheus from pulling in exporters.
 ensure = command -v $(1) >/dev/null || { $(APT_GET) install -y --no-install-recommends $(2) \
@@ -78,8 +79,10 @@ ensure = command -v $(1) >/dev/null || { $(APT_GET) install -y --no-install-reco
 kubectl:
 	$(call ensure,kubectl,kubernetes-client)
 
-test-tools:
+prometheus:
 	$(call ensure,prometheus,prometheus)
+
+test-tools: prometheus
 	$(call ensure,shellcheck,shellcheck)
 
 # ---------------------------------------------------------------- tests ----
@@ -102,7 +105,7 @@ test: setup test-tools lint sanity pytest molecule
 
 # ----------------------------------------------------------------- demo ----
 
-demo: setup
+demo: setup prometheus
 	$(ROOT)/tools/demo.sh $(DEMO_DIR) $(DEMO_TIME_SCALE)
 
 clean:
