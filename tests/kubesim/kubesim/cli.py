@@ -17,6 +17,7 @@ from .api.server import ApiServer
 from .clock import Clock
 from .controllers import build_controllers
 from .engine import Engine
+from .images import ImageRegistry
 from .store import Store
 from .traffic import MetricsServer, TrafficModel
 
@@ -54,6 +55,10 @@ def parse_args(argv):
     serve.add_argument("--seed", action="append", default=[], help="multi-document YAML file of objects to load (repeatable)")
     serve.add_argument("--time-scale", type=float, default=1.0, help="simulated seconds per real second (default 1)")
     serve.add_argument("--nodes", type=int, default=3, help="number of simulated nodes (default 3)")
+    serve.add_argument("--missing-image", action="append", default=[], metavar="PATTERN",
+                       help="images the registry does not have (fnmatch pattern on the image reference; repeatable)")
+    serve.add_argument("--no-preloaded-images", dest="preloaded_images", action="store_false",
+                       help="nodes start without images: the first start of an image on a node pulls it")
     serve.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)
 
@@ -65,7 +70,8 @@ def serve(args):
     store.admission = admit
     bootstrap(store)
     engine = Engine(store)
-    for controller in build_controllers(store, clock, nodes=args.nodes):
+    registry = ImageRegistry(args.missing_image, preloaded=args.preloaded_images)
+    for controller in build_controllers(store, clock, nodes=args.nodes, images=registry):
         engine.add(controller)
     engine.add(DisruptionController(store))
     traffic = TrafficModel(store, clock)

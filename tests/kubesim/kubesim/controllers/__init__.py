@@ -11,7 +11,7 @@ from .replicaset import ReplicaSetController
 from .statefulset import StatefulSetController
 
 
-def build_controllers(store, clock, nodes=3):
+def build_controllers(store, clock, nodes=3, images=None):
     """The controllers in the order one engine pass runs them: owners before what they own, so one
     pass carries a change as far down as it can (Deployment, ReplicaSet, pods, endpoints)."""
     ready_times = ReadyTimes(clock)
@@ -22,7 +22,7 @@ def build_controllers(store, clock, nodes=3):
         ReplicaSetController(store, clock, ready_times, recorder),
         StatefulSetController(store, clock, ready_times, recorder),
         Scheduler(store, clock, recorder),
-        Kubelet(store, clock, ready_times, recorder),
+        Kubelet(store, clock, ready_times, recorder, images),
         EndpointsController(store),
         EndpointSliceController(store),
         GarbageCollector(store, clock),
