@@ -9,6 +9,7 @@ import ipaddress
 import re
 
 from .. import resources
+from ..controllers.meta import random_suffix
 from ..errors import Forbidden, Invalid
 from ..selectors import selector_matches
 from ..store import copy_json
@@ -214,6 +215,7 @@ def default_pod(obj, old, store):
     spec = obj.setdefault("spec", {})
     if old is None:
         _resolve_priority(obj, store)
+        _resolve_service_account(obj, store)
     default_pod_spec(spec)
     _set_defaults(spec, {"enableServiceLinks": True, "preemptionPolicy": "PreemptLowerPriority"})
     obj.setdefault("status", {}).setdefault("phase", "Pending")
@@ -254,6 +256,53 @@ def _resolve_priority(obj, store):
                         details={"name": metadata.get("name", ""), "kind": "pods"})
     spec["priority"] = priority_class.get("value", 0)
     spec.setdefault("preemptionPolicy", priority_class.get("preemptionPolicy", "PreemptLowerPriority"))
+
+
+SERVICEACCOUNTS = resources.by_path("", "v1", "serviceaccounts")
+DEFAULT_SERVICE_ACCOUNT = "default"
+TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def _admitted_pod_name(metadata):
+    """The name a real admission error gives a pod: its generateName while the name is still to be generated."""
+    return metadata.get("generateName") or metadata.get("name", "")
+
+
+def _resolve_service_account(obj, store):
+    """The ServiceAccount admission plugin: the pod runs as ``default`` unless it names an account (403 if that
+    does not exist), and gets the projected API token volume mounted into every container, unless the pod or
+    its account opts out. ``default`` is never refused: the service account controller creates it in every
+    namespace, and the real plugin waits for it."""
+    spec, metadata = obj["spec"], obj["metadata"]
+    name = spec.get("serviceAccountName") or spec.get("serviceAccount") or DEFAULT_SERVICE_ACCOUNT
+    spec["serviceAccountName"] = spec["serviceAccount"] = name
+    account = store.find(SERVICEACCOUNTS, metadata.get("namespace"), name)
+    if account is None and name != DEFAULT_SERVICE_ACCOUNT:
+        subject = _admitted_pod_name(metadata)
+        raise Forbidden(f'pods "{subject}" is forbidden: error looking up service account {metadata.get("namespace")}/{name}: '
+                        f'serviceaccount "{name}" not found', details={"name": subject, "kind": "pods"})
+    automount = spec.get("automountServiceAccountToken")
+    if automount is None:
+        automount = (account or {}).get("automountServiceAccountToken", True)
+    if automount:
+        _mount_api_token(spec)
+
+
+def _mount_api_token(spec):
+    volume_name = f"kube-api-access-{random_suffix()}"
+    mount = {"name": volume_name, "readOnly": True, "mountPath": TOKEN_MOUNT_PATH}
+    mounted = False
+    for key in ("initContainers", "containers"):
+        for container in spec.get(key) or []:
+            if isinstance(container, dict) and not any(m.get("mountPath") == TOKEN_MOUNT_PATH for m in container.get("volumeMounts") or []):
+                container.setdefault("volumeMounts", []).append(dict(mount))
+                mounted = True
+    if mounted:
+        spec.setdefault("volumes", []).append({"name": volume_name, "projected": {"defaultMode": 420, "sources": [
+            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+        ]}})
 
 
 def default_namespace(obj, _old, _store):

@@ -8,6 +8,7 @@ from .kubelet import Kubelet
 from .nodes import NodeController, Scheduler
 from .pods import ReadyTimes
 from .replicaset import ReplicaSetController
+from .serviceaccounts import ServiceAccountController
 from .statefulset import StatefulSetController
 
 
@@ -18,6 +19,7 @@ def build_controllers(store, clock, nodes=3, images=None):
     recorder = Recorder(store, clock)
     return [
         NodeController(store, clock, nodes),
+        ServiceAccountController(store),
         DeploymentController(store, clock, recorder),
         ReplicaSetController(store, clock, ready_times, recorder),
         StatefulSetController(store, clock, ready_times, recorder),
