@@ -68,7 +68,8 @@ def serve(args):
     clock = Clock(args.time_scale)
     store = Store(clock)
     store.admission = admit
-    bootstrap(store)
+    with store.writer("kube-apiserver"):
+        bootstrap(store)
     engine = Engine(store)
     registry = ImageRegistry(args.missing_image, preloaded=args.preloaded_images)
     for controller in build_controllers(store, clock, nodes=args.nodes, images=registry):
@@ -77,7 +78,8 @@ def serve(args):
     traffic = TrafficModel(store, clock)
     engine.add(traffic)
     try:
-        count = seeds.load(store, args.seed)
+        with store.writer(seeds.FIELD_MANAGER):
+            count = seeds.load(store, args.seed)
     except (OSError, yaml.YAMLError, seeds.SeedError) as exc:
         print(f"kubesim: cannot load seed: {exc}", file=sys.stderr)
         return 2

@@ -6,6 +6,10 @@ from . import resources
 from .errors import ApiError
 
 
+# Seeded objects are recorded in managedFields as if ``kubectl create -f`` had made them.
+FIELD_MANAGER = "kubectl-create"
+
+
 class SeedError(Exception):
     pass
 

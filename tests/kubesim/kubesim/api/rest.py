@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from .. import resources
+from .. import managedfields, resources
 from ..errors import ApiError, BadRequest, Conflict, Invalid, MethodNotAllowed, NotFound, TooManyRequests, UnsupportedMediaType
 from ..selectors import parse_field_selector, parse_label_selector, selector_matches
 from ..store import copy_json
@@ -180,19 +180,19 @@ def _position(obj):
     return [obj["metadata"].get("namespace") or "", obj["metadata"]["name"]]
 
 
-def _page(items, resource_version, request):
+def _page(items, resource_version, request, position=_position):
     """One page of a list (limit/continue) and the list metadata that goes with it."""
     token = request.param("continue")
     if token:
         start = _continue_start(token)
-        items = [item for item in items if tuple(_position(item)) > start]
+        items = [item for item in items if tuple(position(item)) > start]
     metadata = {"resourceVersion": resource_version}
     try:
         limit = int(request.param("limit") or 0)
     except ValueError as exc:
         raise BadRequest(f"invalid limit: {request.param('limit')}") from exc
     if limit > 0 and len(items) > limit:
-        metadata["continue"] = _continue_token(resource_version, _position(items[limit - 1]))
+        metadata["continue"] = _continue_token(resource_version, position(items[limit - 1]))
         metadata["remainingItemCount"] = len(items) - limit
         items = items[:limit]
     return items, metadata
@@ -282,6 +282,15 @@ class Api:
         return Response(200, document)
 
     def _resource(self, request, target):
+        """Serve a resource request, its writes recorded in managedFields as the request's field manager's."""
+        if request.method == "GET":
+            return self._serve_resource(request, target)
+        manager = request.param("fieldManager") or managedfields.manager_from_user_agent(request.headers.get("user-agent", ""))
+        operation = managedfields.APPLY if request.method == "PATCH" and request.content_type == patch.APPLY_PATCH else managedfields.UPDATE
+        with self.store.writer(manager, operation, "scale" if target.subresource == "scale" else None):
+            return self._serve_resource(request, target)
+
+    def _serve_resource(self, request, target):
         if target.subresource == "eviction":
             return self._require_method(request, target, {"POST": self._evict})
         if target.subresource == "scale":
@@ -314,17 +323,25 @@ class Api:
         return obj
 
     def _get(self, request, target):
+        if not wants_table(request):
+            return Response(200, self.store.get_encoded(target.rtype, target.namespace, target.name))
         obj = self.store.get(target.rtype, target.namespace, target.name)
         return Response(200, self._render(request, target, obj))
 
     def _list_or_watch(self, request, target):
         if target.legacy_watch or request.flag("watch"):
             return self._watch(request, target)
-        items, resource_version = self.store.list(target.rtype, target.namespace, _label_requirements(request), _field_requirements(request))
-        items, metadata = _page(items, resource_version, request)
+        selection = (target.rtype, target.namespace, _label_requirements(request), _field_requirements(request))
         if wants_table(request):
+            items, resource_version = self.store.list(*selection)
+            items, metadata = _page(items, resource_version, request)
             return Response(200, tables.table(target.rtype, items, request.param("includeObject", "Metadata"), metadata))
-        return Response(200, {"kind": target.rtype.list_kind, "apiVersion": target.rtype.api_version, "metadata": metadata, "items": items})
+        # The items go out as the store encoded them; only the list's envelope is encoded here.
+        encoded, resource_version = self.store.list_encoded(*selection)
+        encoded, metadata = _page(encoded, resource_version, request, position=lambda entry: list(entry[0]))
+        envelope = json.dumps({"kind": target.rtype.list_kind, "apiVersion": target.rtype.api_version, "metadata": metadata},
+                              separators=(",", ":")).encode()
+        return Response(200, envelope[:-1] + b',"items":[' + b",".join(data for _, data in encoded) + b"]}")
 
     # ---------------------------------------------------------------- watch
 

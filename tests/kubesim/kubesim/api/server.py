@@ -40,6 +40,8 @@ class _Server(ThreadingHTTPServer):
 
 
 def _encode(body):
+    if isinstance(body, bytes):
+        return body
     if isinstance(body, str):
         return body.encode("utf-8")
     return json.dumps(body, separators=(",", ":")).encode("utf-8")

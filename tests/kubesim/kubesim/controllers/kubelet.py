@@ -179,6 +179,8 @@ def _completed_init_container(container, pod_uid, start_stamp):
 class Kubelet(PodController):
     """Runs the pods bound to the simulated nodes."""
 
+    field_manager = COMPONENT
+
     def __init__(self, store, clock, ready_times, recorder, images=None):
         super().__init__(store, clock, ready_times, recorder)
         self.images = images or ImageRegistry()

@@ -181,6 +181,8 @@ def _scheduled_condition(status, reason, message, now):
 class Scheduler:
     """Binds each pending pod to the least loaded node that fits it (ties go to the first by name)."""
 
+    field_manager = "kube-scheduler"
+
     def __init__(self, store, clock, recorder):
         self.store = store
         self.clock = clock
@@ -225,7 +227,10 @@ class Scheduler:
             if not (target.get("spec") or {}).get("nodeName"):
                 target["spec"]["nodeName"] = chosen
 
-        if try_write(self.store.mutate, resources.PODS, namespace_of(pod), name_of(pod), bind) is None:
+        # A binding sets nodeName without a managedFields entry, as the pods/binding subresource does.
+        with self.store.writer(None):
+            bound = try_write(self.store.mutate, resources.PODS, namespace_of(pod), name_of(pod), bind)
+        if bound is None:
             return
         self.recorder.record_action(pod, NORMAL, "Scheduled", "Binding", f"Successfully assigned {namespace_of(pod)}/{name_of(pod)} to {chosen}",
                                     SCHEDULER_NAME)
