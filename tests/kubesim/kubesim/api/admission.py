@@ -216,6 +216,7 @@ def default_pod(obj, old, store):
     if old is None:
         _resolve_priority(obj, store)
         _resolve_service_account(obj, store)
+        _default_toleration_seconds(spec)
     default_pod_spec(spec)
     _set_defaults(spec, {"enableServiceLinks": True, "preemptionPolicy": "PreemptLowerPriority"})
     obj.setdefault("status", {}).setdefault("phase", "Pending")
@@ -303,6 +304,21 @@ def _mount_api_token(spec):
             {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
             {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
         ]}})
+
+
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+DEFAULT_TOLERATION_SECONDS = 300
+
+
+def _default_toleration_seconds(spec):
+    """The DefaultTolerationSeconds plugin: a pod that does not tolerate its node turning not-ready or
+    unreachable stays there five minutes before the taint manager evicts it."""
+    tolerations = [t for t in spec.get("tolerations") or [] if isinstance(t, dict)]
+    for key in (NOT_READY_TAINT, UNREACHABLE_TAINT):
+        if not any(t.get("key", "") in ("", key) and t.get("effect", "") in ("", "NoExecute") for t in tolerations):
+            spec.setdefault("tolerations", []).append(
+                {"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": DEFAULT_TOLERATION_SECONDS})
 
 
 def default_namespace(obj, _old, _store):

@@ -10,6 +10,7 @@ from .pods import ReadyTimes
 from .replicaset import ReplicaSetController
 from .serviceaccounts import ServiceAccountController
 from .statefulset import StatefulSetController
+from .taints import TaintEvictionController
 
 
 def build_controllers(store, clock, nodes=3, images=None):
@@ -24,6 +25,7 @@ def build_controllers(store, clock, nodes=3, images=None):
         ReplicaSetController(store, clock, ready_times, recorder),
         StatefulSetController(store, clock, ready_times, recorder),
         Scheduler(store, clock, recorder),
+        TaintEvictionController(store, clock, recorder),
         Kubelet(store, clock, ready_times, recorder, images),
         EndpointsController(store),
         EndpointSliceController(store),

@@ -5,6 +5,7 @@ from ..selectors import matches
 from .events import NORMAL, WARNING
 from .meta import find_condition, is_deleting, labels, mutate_if_changed, name_of, namespace_of, try_write
 from .pods import TERMINAL_PHASES, phase
+from .taints import tolerates
 
 NODE_POOL_LABEL = "cxpe.io/node-pool"
 NODE_POOLS = ("general", "realtime")
@@ -88,9 +89,40 @@ def unschedulable_taint_synced(now):
     return change
 
 
+_READINESS_TAINTS = {"False": "node.kubernetes.io/not-ready", "Unknown": "node.kubernetes.io/unreachable"}
+
+
+def readiness_taints_synced(now):
+    """A change giving a node whose Ready condition is False (Unknown) the ``not-ready`` (``unreachable``) taints,
+    NoSchedule and NoExecute, and taking them from a Ready one, as the node lifecycle controller does."""
+    def change(target):
+        ready = find_condition((target.get("status") or {}).get("conditions"), "Ready") or {}
+        key = _READINESS_TAINTS.get(ready.get("status"))
+        spec = target.setdefault("spec", {})
+        current = spec.get("taints") or []
+        kept = [t for t in current if t.get("key") not in _READINESS_TAINTS.values() or t.get("key") == key]
+        for effect in ("NoSchedule", "NoExecute") if key else ():
+            if not any(t.get("key") == key and t.get("effect") == effect for t in kept):
+                kept.append({"key": key, "effect": effect, "timeAdded": now})
+        if kept:
+            spec["taints"] = kept
+        else:
+            spec.pop("taints", None)
+    return change
+
+
+def taints_synced(now):
+    cordon, readiness = unschedulable_taint_synced(now), readiness_taints_synced(now)
+
+    def change(target):
+        cordon(target)
+        readiness(target)
+    return change
+
+
 class NodeController:
     """Keeps the simulated nodes registered, as their kubelets would (a deleted node re-registers), and
-    taints cordoned ones, as the node lifecycle controller does."""
+    taints cordoned and not-ready ones, as the node lifecycle controller does."""
 
     def __init__(self, store, clock, count):
         self.store = store
@@ -103,7 +135,7 @@ class NodeController:
             if node_name(index) not in nodes:
                 try_write(self.store.create, resources.NODES, new_node(index, self.clock.timestamp()))
         for node in nodes.values():
-            mutate_if_changed(self.store, resources.NODES, node, unschedulable_taint_synced(self.clock.timestamp()))
+            mutate_if_changed(self.store, resources.NODES, node, taints_synced(self.clock.timestamp()))
         return None
 
 
@@ -113,14 +145,7 @@ def node_is_ready(node):
 
 
 def _tolerates(tolerations, taint):
-    for toleration in tolerations:
-        if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
-            continue
-        if toleration.get("operator") == "Exists" and (not toleration.get("key") or toleration["key"] == taint.get("key")):
-            return True
-        if toleration.get("key") == taint.get("key") and toleration.get("value", "") == taint.get("value", ""):
-            return True
-    return False
+    return any(tolerates(toleration, taint) for toleration in tolerations)
 
 
 def _node_selector_terms_match(terms, node_labels):
