@@ -664,8 +664,20 @@ def _refuse_terminating_namespace(rtype, obj, store):
     )
 
 
+# The status a new object starts with: the zero values its Go type serialises even when empty.
+INITIAL_STATUS = {
+    resources.DEPLOYMENTS.key: {},
+    resources.REPLICASETS.key: {"replicas": 0},
+    resources.STATEFULSETS.key: {"replicas": 0, "availableReplicas": 0},
+    resources.PDBS.key: {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0},
+    resources.INGRESSES.key: {"loadBalancer": {}},
+}
+
+
 def admit(rtype, obj, old, store):
     """Default and validate ``obj`` (``old`` is the stored object on update, else None)."""
+    if old is None and rtype.key in INITIAL_STATUS:
+        obj["status"] = _set_defaults(obj["status"] if isinstance(obj.get("status"), dict) else {}, INITIAL_STATUS[rtype.key])
     if old is None and rtype.namespaced:
         _refuse_terminating_namespace(rtype, obj, store)
     defaulter = DEFAULTERS.get(rtype.key)
