@@ -1,6 +1,7 @@
 """``kubesim serve``: the API server, its controllers and the traffic model in one process."""
 
 import argparse
+import base64
 import logging
 import os
 import signal
@@ -9,7 +10,7 @@ import threading
 
 import yaml
 
-from . import seeds
+from . import seeds, tls
 from .api.admission import admit
 from .api.bootstrap import bootstrap
 from .api.disruption import DisruptionController
@@ -24,11 +25,14 @@ from .traffic import MetricsServer, TrafficModel
 HOST = "127.0.0.1"
 
 
-def kubeconfig(server_url, context="kubesim"):
+def kubeconfig(server_url, context="kubesim", ca_pem=None):
+    cluster = {"server": server_url}
+    if ca_pem:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": context, "cluster": {"server": server_url}}],
+        "clusters": [{"name": context, "cluster": cluster}],
         "users": [{"name": context, "user": {"token": "kubesim"}}],
         "contexts": [{"name": context, "context": {"cluster": context, "user": context, "namespace": "default"}}],
         "current-context": context,
@@ -36,11 +40,11 @@ def kubeconfig(server_url, context="kubesim"):
     }
 
 
-def write_kubeconfig(path, server_url, context):
+def write_kubeconfig(path, server_url, context, ca_pem=None):
     """Write atomically so a reader that sees the file sees all of it (and the server is up)."""
     temporary = f"{path}.tmp{os.getpid()}"
     with open(temporary, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(kubeconfig(server_url, context), handle, sort_keys=False)
+        yaml.safe_dump(kubeconfig(server_url, context, ca_pem), handle, sort_keys=False)
     os.replace(temporary, path)
 
 
@@ -49,6 +53,7 @@ def parse_args(argv):
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the Kubernetes API until SIGTERM/SIGINT")
     serve.add_argument("--port", type=int, required=True, help="API port on 127.0.0.1 (0 picks a free one)")
+    serve.add_argument("--tls", action="store_true", help="serve HTTPS with a certificate from a CA made at start-up (in the kubeconfig)")
     serve.add_argument("--kubeconfig", required=True, help="where to write a kubeconfig for this server")
     serve.add_argument("--context", default="kubesim", help="context/cluster/user name in the kubeconfig")
     serve.add_argument("--metrics-port", type=int, help="serve traffic counters as Prometheus text on this port")
@@ -84,6 +89,7 @@ def serve(args):
         print(f"kubesim: cannot load seed: {exc}", file=sys.stderr)
         return 2
     api = ApiServer(store, clock, HOST, args.port)
+    ca_pem = tls.serve_tls(api) if args.tls else None
     metrics = MetricsServer(traffic, HOST, args.metrics_port) if args.metrics_port is not None else None
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -92,8 +98,8 @@ def serve(args):
     api.start()
     if metrics:
         metrics.start()
-    server_url = f"http://{HOST}:{api.port}"
-    write_kubeconfig(args.kubeconfig, server_url, args.context)
+    server_url = f"{'https' if args.tls else 'http'}://{HOST}:{api.port}"
+    write_kubeconfig(args.kubeconfig, server_url, args.context, ca_pem)
     metrics_note = f", metrics on http://{HOST}:{metrics.port}/metrics" if metrics else ""
     print(f"kubesim: serving {server_url}{metrics_note}; {count} seed objects; time scale {clock.time_scale:g}", flush=True)
     stopped.wait()

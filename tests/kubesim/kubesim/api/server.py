@@ -8,6 +8,7 @@ import json
 import logging
 import select
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -51,9 +52,24 @@ def _client_gone(connection):
     """True when the peer closed its end (readable with nothing to read)."""
     try:
         readable, _, _ = select.select([connection], [], [], 0)
+        if readable and isinstance(connection, ssl.SSLSocket):
+            return _tls_peer_closed(connection)
         return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
     except OSError:
         return True
+
+
+def _tls_peer_closed(connection):
+    """TLS cannot peek: read without blocking instead. A watching client sends nothing, so what arrives
+    is its close (close_notify or end of stream), or only part of a TLS record."""
+    timeout = connection.gettimeout()
+    connection.setblocking(False)
+    try:
+        return connection.recv(1) == b""
+    except ssl.SSLWantReadError:
+        return False
+    finally:
+        connection.settimeout(timeout)
 
 
 class _Handler(BaseHTTPRequestHandler):
