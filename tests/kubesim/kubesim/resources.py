@@ -57,15 +57,26 @@ RESOURCES = (
     ResourceType("", "v1", "Secret", "secrets"),
     ResourceType("", "v1", "Event", "events", short_names=("ev",)),
     ResourceType("", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",)),
+    ResourceType("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",), subresources=("status",)),
+    ResourceType("", "v1", "PersistentVolume", "persistentvolumes", namespaced=False, short_names=("pv",), subresources=("status",)),
     ResourceType("apps", "v1", "Deployment", "deployments", short_names=("deploy",), subresources=("status", "scale"), categories=(_ALL,)),
     ResourceType("apps", "v1", "ReplicaSet", "replicasets", short_names=("rs",), subresources=("status", "scale"), categories=(_ALL,)),
     ResourceType("apps", "v1", "StatefulSet", "statefulsets", short_names=("sts",), subresources=("status", "scale"), categories=(_ALL,)),
+    ResourceType("apps", "v1", "DaemonSet", "daemonsets", short_names=("ds",), subresources=("status",), categories=(_ALL,)),
     ResourceType("apps", "v1", "ControllerRevision", "controllerrevisions"),
+    ResourceType("batch", "v1", "Job", "jobs", subresources=("status",), categories=(_ALL,)),
+    ResourceType("batch", "v1", "CronJob", "cronjobs", short_names=("cj",), subresources=("status",), categories=(_ALL,)),
+    ResourceType("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short_names=("hpa",), subresources=("status",),
+                 categories=(_ALL,)),
     ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",), subresources=("status",)),
+    ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short_names=("netpol",)),
     ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
     ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short_names=("pdb",), subresources=("status",)),
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases"),
     ResourceType("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", namespaced=False, short_names=("pc",)),
+    ResourceType("storage.k8s.io", "v1", "StorageClass", "storageclasses", namespaced=False, short_names=("sc",)),
+    ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", namespaced=False,
+                 short_names=("crd", "crds"), subresources=("status",), categories=("api-extensions",)),
     ResourceType("route.openshift.io", "v1", "Route", "routes", subresources=("status",)),
     ResourceType("consul.hashicorp.com", "v1alpha1", "ServiceSplitter", "servicesplitters", subresources=("status",)),
     ResourceType("consul.hashicorp.com", "v1alpha1", "ServiceResolver", "serviceresolvers", subresources=("status",)),
@@ -109,6 +120,15 @@ EVENTS = by_path("", "v1", "events")
 DEPLOYMENTS = by_path("apps", "v1", "deployments")
 REPLICASETS = by_path("apps", "v1", "replicasets")
 STATEFULSETS = by_path("apps", "v1", "statefulsets")
+DAEMONSETS = by_path("apps", "v1", "daemonsets")
+JOBS = by_path("batch", "v1", "jobs")
+CRONJOBS = by_path("batch", "v1", "cronjobs")
+HPAS = by_path("autoscaling", "v2", "horizontalpodautoscalers")
+NETWORKPOLICIES = by_path("networking.k8s.io", "v1", "networkpolicies")
+PVCS = by_path("", "v1", "persistentvolumeclaims")
+PVS = by_path("", "v1", "persistentvolumes")
+STORAGECLASSES = by_path("storage.k8s.io", "v1", "storageclasses")
+CRDS = by_path("apiextensions.k8s.io", "v1", "customresourcedefinitions")
 CONTROLLERREVISIONS = by_path("apps", "v1", "controllerrevisions")
 INGRESSES = by_path("networking.k8s.io", "v1", "ingresses")
 ENDPOINTSLICES = by_path("discovery.k8s.io", "v1", "endpointslices")

@@ -27,7 +27,8 @@ HISTORY_LENGTH = 20000
 _SERVER_METADATA = ("uid", "creationTimestamp", "namespace", "name", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
 _NOT_SPEC = ("metadata", "status", "kind", "apiVersion")
 # Kinds whose metadata.generation tracks their desired state (what a controller observes).
-_GENERATION_GROUPS = ("apps", "networking.k8s.io", "policy", "route.openshift.io", "consul.hashicorp.com")
+_GENERATION_GROUPS = ("apps", "batch", "autoscaling", "networking.k8s.io", "policy", "apiextensions.k8s.io", "route.openshift.io",
+                      "consul.hashicorp.com")
 
 
 def copy_json(value):

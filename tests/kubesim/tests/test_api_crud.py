@@ -22,6 +22,7 @@ KINDS = [
     ("apps/v1", "ReplicaSet", {"spec": _WORKLOAD_SPEC}),
     ("apps/v1", "StatefulSet", {"spec": dict(_WORKLOAD_SPEC, serviceName="crud")}),
     ("apps/v1", "ControllerRevision", {"revision": 1, "data": {}}),
+    ("apps/v1", "DaemonSet", {"spec": {"selector": {"matchLabels": {"app": "crud"}}, "template": _TEMPLATE}}),
     ("networking.k8s.io/v1", "Ingress", {"spec": {"defaultBackend": {"service": {"name": "crud", "port": {"number": 80}}}}}),
     ("discovery.k8s.io/v1", "EndpointSlice", {"addressType": "IPv4", "endpoints": []}),
     ("policy/v1", "PodDisruptionBudget", {"spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "crud"}}}}),

@@ -14,6 +14,8 @@ CREATED = [
     ("/apis/apps/v1", "replicasets", {"spec": {"replicas": 0, "selector": _SELECTOR, "template": _TEMPLATE}}, {"replicas": 0}),
     ("/apis/apps/v1", "statefulsets", {"spec": {"replicas": 0, "serviceName": "s", "selector": _SELECTOR, "template": _TEMPLATE}},
      {"replicas": 0, "availableReplicas": 0}),
+    ("/apis/apps/v1", "daemonsets", {"spec": {"selector": _SELECTOR, "template": dict(_TEMPLATE, spec=dict(_TEMPLATE["spec"], nodeSelector={"none": "x"}))}},
+     {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0}),
     ("/apis/policy/v1", "poddisruptionbudgets", {"spec": {"minAvailable": 1, "selector": _SELECTOR}},
      {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}),
     ("/apis/networking.k8s.io/v1", "ingresses", {"spec": {"defaultBackend": {"service": {"name": "s", "port": {"number": 80}}}}}, {"loadBalancer": {}}),

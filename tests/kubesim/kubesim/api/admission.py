@@ -690,3 +690,14 @@ def admit(rtype, obj, old, store):
     if errors:
         raise Invalid(rtype, rtype.kind, (obj.get("metadata") or {}).get("name", ""), errors)
     return obj
+
+
+# ---------------------------------------------------------------- kinds whose rules live in modules of their own
+
+# Imported last, since they build on the rules above.
+from . import admission_workloads  # noqa: E402  pylint: disable=wrong-import-position,cyclic-import
+
+for _kinds in (admission_workloads,):
+    DEFAULTERS.update(_kinds.DEFAULTERS)
+    VALIDATORS.update(_kinds.VALIDATORS)
+    INITIAL_STATUS.update(_kinds.INITIAL_STATUS)

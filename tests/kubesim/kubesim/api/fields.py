@@ -70,6 +70,12 @@ _SPECS = {
     resources.REPLICASETS.key: _struct(_WORKLOAD, **_WORKLOAD_CHILDREN),
     resources.STATEFULSETS.key: _struct(f"{_WORKLOAD} volumeClaimTemplates serviceName podManagementPolicy updateStrategy "
                                         "persistentVolumeClaimRetentionPolicy ordinals", **_WORKLOAD_CHILDREN),
+    resources.DAEMONSETS.key: _struct("selector template minReadySeconds updateStrategy revisionHistoryLimit", **_WORKLOAD_CHILDREN),
+    resources.JOBS.key: _struct("parallelism completions activeDeadlineSeconds podFailurePolicy successPolicy backoffLimit backoffLimitPerIndex "
+                                "maxFailedIndexes selector manualSelector template ttlSecondsAfterFinished completionMode suspend "
+                                "podReplacementPolicy managedBy", **_WORKLOAD_CHILDREN),
+    resources.CRONJOBS.key: _struct("schedule timeZone startingDeadlineSeconds concurrencyPolicy suspend jobTemplate successfulJobsHistoryLimit "
+                                    "failedJobsHistoryLimit", jobTemplate=_struct("metadata spec", metadata=_METADATA)),
     resources.PODS.key: _POD_SPEC,
     resources.SERVICES.key: _SERVICE_SPEC,
     resources.PDBS.key: _struct("minAvailable maxUnavailable selector unhealthyPodEvictionPolicy", selector=_LABEL_SELECTOR),

@@ -207,6 +207,16 @@ COLUMNS = {
         _NAME, ("Ready", "string", 0, lambda o: f"{_status(o).get('readyReplicas', 0)}/{_spec(o).get('replicas', 0)}"), _AGE,
         _CONTAINERS, _IMAGES,
     ),
+    resources.DAEMONSETS.key: (
+        _NAME, ("Desired", "integer", 0, lambda o: _status(o).get("desiredNumberScheduled", 0)),
+        ("Current", "integer", 0, lambda o: _status(o).get("currentNumberScheduled", 0)),
+        ("Ready", "integer", 0, lambda o: _status(o).get("numberReady", 0)),
+        ("Up-to-date", "integer", 0, lambda o: _status(o).get("updatedNumberScheduled", 0)),
+        ("Available", "integer", 0, lambda o: _status(o).get("numberAvailable", 0)),
+        ("Node Selector", "string", 0, lambda o: _joined(f"{k}={v}" for k, v in (((_spec(o).get("template") or {}).get("spec") or {})
+                                                                                   .get("nodeSelector") or {}).items())),
+        _AGE, _CONTAINERS, _IMAGES, _SELECTOR,
+    ),
     resources.SERVICES.key: (
         _NAME, ("Type", "string", 0, lambda o: _spec(o).get("type", "ClusterIP")),
         ("Cluster-IP", "string", 0, lambda o: _spec(o).get("clusterIP") or "<none>"),

@@ -1,5 +1,6 @@
 """The simulated kube-controller-manager, scheduler and kubelets: level-triggered controllers the engine runs."""
 
+from .daemonset import DaemonSetController
 from .deployment import DeploymentController
 from .endpoints import EndpointsController, EndpointSliceController
 from .events import Recorder
@@ -24,6 +25,7 @@ def build_controllers(store, clock, nodes=3, images=None):
         DeploymentController(store, clock, recorder),
         ReplicaSetController(store, clock, ready_times, recorder),
         StatefulSetController(store, clock, ready_times, recorder),
+        DaemonSetController(store, clock, ready_times, recorder),
         Scheduler(store, clock, recorder),
         TaintEvictionController(store, clock, recorder),
         Kubelet(store, clock, ready_times, recorder, images),

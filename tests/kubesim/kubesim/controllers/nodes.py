@@ -148,13 +148,20 @@ def _tolerates(tolerations, taint):
     return any(tolerates(toleration, taint) for toleration in tolerations)
 
 
-def _node_selector_terms_match(terms, node_labels):
-    """Required node affinity: any term matches when all its expressions do (fields are not modelled)."""
+def _requirements(expressions):
+    return [(e["key"], e["operator"], tuple(e.get("values") or ())) for e in expressions or []
+            if e.get("operator") in ("In", "NotIn", "Exists", "DoesNotExist")]
+
+
+def _node_selector_terms_match(terms, node):
+    """Required node affinity: any term matches when all its label expressions and its fields
+    (``metadata.name``, what a DaemonSet's pods name) do; an empty term matches nothing."""
     if not terms:
         return True
+    fields = {"metadata.name": name_of(node)}
     return any(
-        matches([(e["key"], e["operator"], tuple(e.get("values") or ())) for e in term.get("matchExpressions") or []
-                 if e.get("operator") in ("In", "NotIn", "Exists", "DoesNotExist")], node_labels)
+        (term.get("matchExpressions") or term.get("matchFields"))
+        and matches(_requirements(term.get("matchExpressions")), labels(node)) and matches(_requirements(term.get("matchFields")), fields)
         for term in terms
     )
 
@@ -177,7 +184,7 @@ def unfit_reason(pod, node):
     selector = spec.get("nodeSelector") or {}
     affinity = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
                 .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms")
-    if any(node_labels.get(k) != v for k, v in selector.items()) or not _node_selector_terms_match(affinity, node_labels):
+    if any(node_labels.get(k) != v for k, v in selector.items()) or not _node_selector_terms_match(affinity, node):
         return "node(s) didn't match Pod's node affinity/selector"
     return None
 
