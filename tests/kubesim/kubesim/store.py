@@ -238,12 +238,13 @@ class Store:
                 metadata.pop("namespace", None)
             for field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
                 metadata.pop(field, None)
+            # Set before admission, as the real server's BeforeCreate does (a Job's selector is made from its uid).
+            metadata["uid"] = str(uuid.uuid4())
+            metadata["creationTimestamp"] = self.clock.timestamp()
             obj = self.admission(rtype, obj, None, self)
             self._require_namespace(rtype, metadata.get("namespace"))
             if self._key(rtype, metadata.get("namespace"), metadata["name"]) in self._objects:
                 raise AlreadyExists.for_object(rtype, metadata["name"])
-            metadata["uid"] = str(uuid.uuid4())
-            metadata["creationTimestamp"] = self.clock.timestamp()
             if _tracks_generation(rtype):
                 metadata["generation"] = 1
             self._record_write(rtype, None, obj, None)

@@ -16,6 +16,9 @@ CREATED = [
      {"replicas": 0, "availableReplicas": 0}),
     ("/apis/apps/v1", "daemonsets", {"spec": {"selector": _SELECTOR, "template": dict(_TEMPLATE, spec=dict(_TEMPLATE["spec"], nodeSelector={"none": "x"}))}},
      {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0}),
+    ("/apis/batch/v1", "jobs", {"spec": {"suspend": True, "template": dict(_TEMPLATE, spec=dict(_TEMPLATE["spec"], restartPolicy="Never"))}}, {}),
+    ("/apis/batch/v1", "cronjobs", {"spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": dict(_TEMPLATE, spec=dict(
+        _TEMPLATE["spec"], restartPolicy="Never"))}}}}, {}),
     ("/apis/policy/v1", "poddisruptionbudgets", {"spec": {"minAvailable": 1, "selector": _SELECTOR}},
      {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}),
     ("/apis/networking.k8s.io/v1", "ingresses", {"spec": {"defaultBackend": {"service": {"name": "s", "port": {"number": 80}}}}}, {"loadBalancer": {}}),

@@ -1,9 +1,19 @@
 """Admission (defaults and validation) of the workload kinds beyond Deployments, ReplicaSets and
 StatefulSets: DaemonSets, Jobs, CronJobs and HorizontalPodAutoscalers, as the real API server has them."""
 
-from .. import resources
-from .admission import (FORBIDDEN, INVALID, _immutable_selector, _int_or_percent_errors, _set_defaults, default_template, invalid, not_supported,
-                        required, template_errors)
+import zoneinfo
+
+from .. import cron, resources
+from .admission import (FORBIDDEN, INVALID, _go_label_selector, _immutable, _immutable_selector, _int_or_percent_errors, _set_defaults, default_pod_spec,
+                        default_template, invalid, label_errors, not_supported, pod_spec_errors, required, template_errors)
+
+JOB_UID_LABEL = "batch.kubernetes.io/controller-uid"
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+# The labels a Job's pods carried before 1.27; the real server still adds both.
+LEGACY_JOB_UID_LABEL = "controller-uid"
+LEGACY_JOB_NAME_LABEL = "job-name"
+# A CronJob's name, with the 11 characters of its Jobs' suffix, must stay a valid label value.
+CRONJOB_NAME_MAX = 52
 
 
 def default_daemonset(obj, _old, _store):
@@ -33,14 +43,117 @@ def validate_daemonset(obj, old):
     return errors
 
 
+def default_job(obj, old, _store):
+    spec = obj.setdefault("spec", {})
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+    _set_defaults(spec, {"parallelism": 1, "completionMode": "NonIndexed", "suspend": False,
+                         "podReplacementPolicy": "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed"})
+    if spec.get("backoffLimitPerIndex") is None:
+        spec.setdefault("backoffLimit", 6)
+    if old is None and not spec.get("manualSelector"):
+        _generate_job_selector(obj)
+    default_template(obj)
+
+
+def _generate_job_selector(job):
+    """The selector the server makes for a Job, from its uid, and the labels that go with it on the pod template."""
+    uid, name = job["metadata"]["uid"], job["metadata"].get("name", "")
+    spec = job["spec"]
+    template_metadata = spec.setdefault("template", {}).setdefault("metadata", {})
+    template_metadata["labels"] = dict(template_metadata.get("labels") or {}, **{
+        JOB_UID_LABEL: uid, JOB_NAME_LABEL: name, LEGACY_JOB_UID_LABEL: uid, LEGACY_JOB_NAME_LABEL: name})
+    spec.setdefault("selector", {"matchLabels": {JOB_UID_LABEL: uid}})
+
+
+def _non_negative(spec, path, keys):
+    return [invalid(f"{path}.{key}", spec[key], "must be greater than or equal to 0")
+            for key in keys if isinstance(spec.get(key), int) and spec[key] < 0]
+
+
+def job_spec_errors(spec, path, uid=None):
+    template = spec.get("template") or {}
+    errors = _non_negative(spec, path, ("parallelism", "completions", "backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished"))
+    errors += label_errors(f"{path}.template.metadata.labels", (template.get("metadata") or {}).get("labels"))
+    errors += pod_spec_errors(f"{path}.template.spec", template.get("spec") or {})
+    policy = (template.get("spec") or {}).get("restartPolicy")
+    if policy not in ("OnFailure", "Never"):
+        errors.append(not_supported(f"{path}.template.spec.restartPolicy", policy, ("OnFailure", "Never")))
+    if spec.get("completionMode") not in (None, "NonIndexed", "Indexed"):
+        errors.append(not_supported(f"{path}.completionMode", spec.get("completionMode"), ("NonIndexed", "Indexed")))
+    selector = spec.get("selector")
+    if uid is not None and not spec.get("manualSelector") and (selector or {}).get("matchLabels", {}).get(JOB_UID_LABEL) != uid:
+        errors.append((f"{path}.selector", INVALID, f"Invalid value: {_go_label_selector(selector)}: `selector` not auto-generated"))
+    return errors
+
+
+def validate_job(obj, old):
+    spec = obj.get("spec") or {}
+    errors = job_spec_errors(spec, "spec", obj["metadata"].get("uid"))
+    if old is not None:
+        old_spec = old.get("spec") or {}
+        errors += _immutable_selector(obj, old)
+        errors += _immutable("spec.completions", spec.get("completions"), old_spec.get("completions"))
+        if spec.get("template") != old_spec.get("template"):
+            errors.append(invalid("spec.template", spec.get("template"), "field is immutable"))
+    return errors
+
+
+def default_cronjob(obj, _old, _store):
+    spec = obj.setdefault("spec", {})
+    _set_defaults(spec, {"concurrencyPolicy": "Allow", "suspend": False, "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 1})
+    template = spec.setdefault("jobTemplate", {}).setdefault("spec", {}).setdefault("template", {})
+    template.setdefault("metadata", {}).setdefault("creationTimestamp", None)
+    default_pod_spec(template.setdefault("spec", {}))
+
+
+def schedule_errors(spec):
+    schedule, zone = spec.get("schedule"), spec.get("timeZone")
+    if not schedule:
+        return [required("spec.schedule")]
+    errors = []
+    if "TZ" in schedule:
+        errors.append(invalid("spec.schedule", schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"))
+    else:
+        try:
+            cron.parse(schedule)
+        except cron.CronError as exc:
+            errors.append(invalid("spec.schedule", schedule, str(exc)))
+    if zone is not None:
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            errors.append(invalid("spec.timeZone", zone, "unknown time zone " + zone))
+    return errors
+
+
+def validate_cronjob(obj, _old):
+    spec = obj.get("spec") or {}
+    errors = schedule_errors(spec)
+    name = obj["metadata"].get("name") or ""
+    if len(name) > CRONJOB_NAME_MAX:
+        errors.append(invalid("metadata.name", name, f"must be no more than {CRONJOB_NAME_MAX} characters"))
+    if spec.get("concurrencyPolicy") not in ("Allow", "Forbid", "Replace"):
+        errors.append(not_supported("spec.concurrencyPolicy", spec.get("concurrencyPolicy"), ("Allow", "Forbid", "Replace")))
+    errors += _non_negative(spec, "spec", ("startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit"))
+    errors += job_spec_errors((spec.get("jobTemplate") or {}).get("spec") or {}, "spec.jobTemplate.spec")
+    return errors
+
+
 DEFAULTERS = {
     resources.DAEMONSETS.key: default_daemonset,
+    resources.JOBS.key: default_job,
+    resources.CRONJOBS.key: default_cronjob,
 }
 
 INITIAL_STATUS = {
     resources.DAEMONSETS.key: {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0},
+    resources.JOBS.key: {},
+    resources.CRONJOBS.key: {},
 }
 
 VALIDATORS = {
     resources.DAEMONSETS.key: validate_daemonset,
+    resources.JOBS.key: validate_job,
+    resources.CRONJOBS.key: validate_cronjob,
 }

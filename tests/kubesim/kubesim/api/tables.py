@@ -175,6 +175,43 @@ def _event_source(event):
     return f"{component}, {instance}" if instance else component
 
 
+def _has_condition(obj, condition_type):
+    return any(c.get("type") == condition_type and c.get("status") == "True" for c in _status(obj).get("conditions") or [])
+
+
+def job_status(job):
+    """The STATUS column: the Job's terminal condition, else Terminating, Suspended, FailureTarget or Running."""
+    for condition_type, shown in (("Complete", "Complete"), ("Failed", "Failed")):
+        if _has_condition(job, condition_type):
+            return shown
+    if job["metadata"].get("deletionTimestamp"):
+        return "Terminating"
+    for condition_type in ("Suspended", "FailureTarget"):
+        if _has_condition(job, condition_type):
+            return condition_type
+    return "Running"
+
+
+def job_completions(job):
+    succeeded, completions = _status(job).get("succeeded", 0), _spec(job).get("completions")
+    if completions is not None:
+        return f"{succeeded}/{completions}"
+    parallelism = _spec(job).get("parallelism") or 0
+    return f"{succeeded}/1 of {parallelism}" if parallelism > 1 else f"{succeeded}/1"
+
+
+def job_duration(job):
+    started, completed = _status(job).get("startTime"), _status(job).get("completionTime")
+    if not started:
+        return ""
+    end = Clock.parse_timestamp(completed) if completed else time.time()
+    return human_duration(end - Clock.parse_timestamp(started))
+
+
+def _job_template_containers(cronjob):
+    return ((((_spec(cronjob).get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+
+
 # ---------------------------------------------------------------- column tables
 
 # (name, type, priority, cell(obj)); the name column comes first for every kind.
@@ -216,6 +253,21 @@ COLUMNS = {
         ("Node Selector", "string", 0, lambda o: _joined(f"{k}={v}" for k, v in (((_spec(o).get("template") or {}).get("spec") or {})
                                                                                    .get("nodeSelector") or {}).items())),
         _AGE, _CONTAINERS, _IMAGES, _SELECTOR,
+    ),
+    resources.JOBS.key: (
+        _NAME, ("Status", "string", 0, job_status), ("Completions", "string", 0, job_completions),
+        ("Duration", "string", 0, job_duration), _AGE, _CONTAINERS, _IMAGES, _SELECTOR,
+    ),
+    resources.CRONJOBS.key: (
+        _NAME, ("Schedule", "string", 0, lambda o: _spec(o).get("schedule", "")),
+        ("Timezone", "string", 0, lambda o: _spec(o).get("timeZone") or "<none>"),
+        ("Suspend", "boolean", 0, lambda o: bool(_spec(o).get("suspend"))),
+        ("Active", "integer", 0, lambda o: len(_status(o).get("active") or [])),
+        ("Last Schedule", "string", 0, lambda o: _since(_status(o).get("lastScheduleTime")) if _status(o).get("lastScheduleTime") else "<none>"),
+        _AGE,
+        ("Containers", "string", 1, lambda o: _joined(c.get("name") for c in _job_template_containers(o))),
+        ("Images", "string", 1, lambda o: _joined(c.get("image") for c in _job_template_containers(o))),
+        ("Selector", "string", 1, lambda o: _selector_text((((_spec(o).get("jobTemplate") or {}).get("spec") or {}).get("selector")))),
     ),
     resources.SERVICES.key: (
         _NAME, ("Type", "string", 0, lambda o: _spec(o).get("type", "ClusterIP")),

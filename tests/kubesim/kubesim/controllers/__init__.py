@@ -1,10 +1,12 @@
 """The simulated kube-controller-manager, scheduler and kubelets: level-triggered controllers the engine runs."""
 
+from .cronjob import CronJobController
 from .daemonset import DaemonSetController
 from .deployment import DeploymentController
 from .endpoints import EndpointsController, EndpointSliceController
 from .events import Recorder
 from .garbage import GarbageCollector, NamespaceController
+from .job import JobController
 from .kubelet import Kubelet
 from .nodes import NodeController, Scheduler
 from .pods import ReadyTimes
@@ -26,6 +28,8 @@ def build_controllers(store, clock, nodes=3, images=None):
         ReplicaSetController(store, clock, ready_times, recorder),
         StatefulSetController(store, clock, ready_times, recorder),
         DaemonSetController(store, clock, ready_times, recorder),
+        CronJobController(store, clock, recorder),
+        JobController(store, clock, ready_times, recorder),
         Scheduler(store, clock, recorder),
         TaintEvictionController(store, clock, recorder),
         Kubelet(store, clock, ready_times, recorder, images),

@@ -30,12 +30,15 @@ from ..images import ImageRegistry
 from ..traffic.behaviour import image_tag, number
 from . import pulls
 from .events import NORMAL, WARNING, container_field_path
-from .meta import annotations, earliest, find_condition, is_deleting, mutate_if_changed, name_of, namespace_of, uid_of
+from .meta import annotations, controller_reference, earliest, find_condition, is_deleting, mutate_if_changed, name_of, namespace_of, uid_of
 from .pods import PodController, is_ready, phase
 from .pulls import backoff
 
 READY_AFTER_ANNOTATION = "kubesim.cxpe.io/ready-after"
 CRASH_LOOP_ANNOTATION = "kubesim.cxpe.io/crash-loop"
+COMPLETE_AFTER_ANNOTATION = "kubesim.cxpe.io/complete-after"
+EXIT_CODE_ANNOTATION = "kubesim.cxpe.io/exit-code"
+DEFAULT_JOB_RUN_SECONDS = 5.0
 CRASH_LOOP_TAG_SUFFIX = "-crashloop"
 DEFAULT_READY_AFTER_SECONDS = 2.0
 _CONDITION_ORDER = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
@@ -53,37 +56,93 @@ def crash_loops(pod, container):
             or image_tag(container.get("image")).endswith(CRASH_LOOP_TAG_SUFFIX))
 
 
-def restarts_after(elapsed):
-    """(restarts done, simulated seconds until the next) for a container crashing since ``elapsed`` ago."""
-    restarts, next_restart = 0, backoff(0)
-    while next_restart <= elapsed:
-        restarts += 1
-        next_restart += backoff(restarts)
-    return restarts, next_restart - elapsed
+def restart_policy(pod):
+    return (pod.get("spec") or {}).get("restartPolicy") or "Always"
+
+
+def run_seconds(pod):
+    """How long (simulated) each run of the pod's containers lasts before they exit, or None if they run until
+    stopped. Only containers their restart policy lets finish (Never, OnFailure) do: after the complete-after
+    annotation, by default a few seconds for a Job's pod."""
+    if restart_policy(pod) == "Always":
+        return None
+    seconds = number(annotations(pod).get(COMPLETE_AFTER_ANNOTATION), None)
+    if seconds is None and (controller_reference(pod) or {}).get("kind") == "Job":
+        seconds = DEFAULT_JOB_RUN_SECONDS
+    return None if seconds is None else max(seconds, 0.0)
+
+
+def exit_code(pod):
+    try:
+        return int(annotations(pod).get(EXIT_CODE_ANNOTATION, 0))
+    except ValueError:
+        return 0
+
+
+def restarts_after(elapsed, run=0.0):
+    """(restarts so far, whether a run is going on, simulated seconds until that changes) for a container that
+    started ``elapsed`` ago and exits ``run`` seconds into each run (0: as it starts, a crash loop), restarted
+    each time after the kubelet's back-off."""
+    restarts, start = 0, 0.0
+    while True:
+        if elapsed < start + run:
+            return restarts, True, start + run - elapsed
+        next_start = start + run + backoff(restarts)
+        if elapsed < next_start:
+            return restarts, False, next_start - elapsed
+        restarts, start = restarts + 1, next_start
 
 
 @dataclass(frozen=True)
 class ContainerNow:
     """What one container of a pod is doing at a moment: waiting for its image (``waiting``), or started
-    ``started_after`` simulated seconds after its pod started, crash-looping with ``restarts`` so far.
-    ``next_change``: simulated seconds until that changes (None: not by itself)."""
+    ``started_after`` simulated seconds after its pod started; then running, exited for good
+    (``exit_code`` set, not ``crashing``) or waiting to be restarted (``crashing``, after exiting with
+    ``exit_code``), ``restarts`` times restarted so far. ``next_change``: simulated seconds until that
+    changes (None: not by itself)."""
 
     pull: pulls.Pull
     waiting: pulls.Waiting | None = None
     started_after: float = 0.0
     crashing: bool = False
+    exit_code: int | None = None
     restarts: int = 0
     next_change: float | None = None
+
+    @property
+    def running(self):
+        return self.waiting is None and not self.crashing and self.exit_code is None
 
 
 def container_now(pod, container, pull, elapsed):
     if not pull.starts or elapsed < pull.seconds:
         waiting = pulls.waiting(pull, elapsed)
         return ContainerNow(pull, waiting=waiting, next_change=waiting.next_step_in)
+    started = elapsed - pull.seconds
     if crash_loops(pod, container):
-        restarts, until_restart = restarts_after(elapsed - pull.seconds)
-        return ContainerNow(pull, started_after=pull.seconds, crashing=True, restarts=restarts, next_change=until_restart)
-    return ContainerNow(pull, started_after=pull.seconds)
+        restarts, _, until_restart = restarts_after(started)
+        return ContainerNow(pull, started_after=pull.seconds, crashing=True, exit_code=1, restarts=restarts, next_change=until_restart)
+    run = run_seconds(pod)
+    if run is None:
+        return ContainerNow(pull, started_after=pull.seconds)
+    code = exit_code(pod)
+    if code == 0 or restart_policy(pod) == "Never":
+        if started < run:
+            return ContainerNow(pull, started_after=pull.seconds, next_change=run - started)
+        return ContainerNow(pull, started_after=pull.seconds, exit_code=code)
+    restarts, in_run, until = restarts_after(started, run)
+    return ContainerNow(pull, started_after=pull.seconds, crashing=not in_run, exit_code=None if in_run else code, restarts=restarts,
+                        next_change=until)
+
+
+def pod_phase(now_of):
+    """Pending while a container has never started, Succeeded or Failed once every container exited for good, else Running."""
+    states = list(now_of.values())
+    if any(state.waiting is not None for state in states):
+        return "Pending"
+    if states and all(state.exit_code is not None and not state.crashing for state in states):
+        return "Succeeded" if all(state.exit_code == 0 for state in states) else "Failed"
+    return "Running"
 
 
 def _digest(*parts):
@@ -128,15 +187,26 @@ def _not_ready(condition_type, containers):
     return {"type": condition_type, "status": "False", "reason": "ContainersNotReady", "message": f"containers with unready status: [{names}]"}
 
 
-def _running_container(container, pod_uid, current, ready, now):
+def _running_container(container, pod_uid, current, ready, now, restarts):
     started_at = ((current or {}).get("state") or {}).get("running", {}).get("startedAt", now)
-    restarts = (current or {}).get("restartCount", 0)
     return {
         "name": container["name"], "image": container.get("image", ""), "imageID": image_id(container.get("image", "")),
         "containerID": f"containerd://{_digest(pod_uid, container['name'], str(restarts))}",
         "ready": ready, "started": True, "restartCount": restarts,
         "state": {"running": {"startedAt": started_at}}, "lastState": (current or {}).get("lastState", {}),
     }
+
+
+def _readiness_conditions(statuses, phase_now):
+    """The pod conditions the kubelet reports besides PodScheduled: a finished pod's say why it is not Ready."""
+    if phase_now in ("Succeeded", "Failed"):
+        reason = "PodCompleted" if phase_now == "Succeeded" else "PodFailed"
+        return [{"type": "PodReadyToStartContainers", "status": "False"}, {"type": "Initialized", "status": "True", "reason": "PodCompleted"},
+                {"type": "Ready", "status": "False", "reason": reason}, {"type": "ContainersReady", "status": "False", "reason": reason}]
+    unready = [c for c in statuses if not c["ready"]]
+    containers_ready = _not_ready("ContainersReady", unready) if unready else {"type": "ContainersReady", "status": "True"}
+    return [{"type": "PodReadyToStartContainers", "status": "True"}, {"type": "Initialized", "status": "True"},
+            dict(containers_ready, type="Ready"), containers_ready]
 
 
 def _waiting_container(container, reason):
@@ -149,7 +219,21 @@ def _waiting_container(container, reason):
             "restartCount": 0, "state": {"waiting": waiting}, "lastState": {}}
 
 
-def _crashing_container(container, pod, current, restarts, now):
+def _terminated_container(container, pod_uid, current, restarts, code, now):
+    """A container that exited for good (its restart policy keeps it down)."""
+    state = (current or {}).get("state") or {}
+    if "terminated" in state:
+        return current
+    container_id = f"containerd://{_digest(pod_uid, container['name'], str(restarts))}"
+    return {
+        "name": container["name"], "image": container.get("image", ""), "imageID": image_id(container.get("image", "")),
+        "containerID": container_id, "ready": False, "started": False, "restartCount": restarts, "lastState": (current or {}).get("lastState", {}),
+        "state": {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                                 "startedAt": (state.get("running") or {}).get("startedAt", now), "finishedAt": now, "containerID": container_id}},
+    }
+
+
+def _crashing_container(container, pod, current, restarts, now, code=1):
     current_wait = ((current or {}).get("state") or {}).get("waiting") or {}
     if current is not None and current.get("restartCount") == restarts and current_wait.get("reason") == "CrashLoopBackOff":
         return current
@@ -163,7 +247,7 @@ def _crashing_container(container, pod, current, restarts, now):
             "message": f"back-off {backoff(restarts)}s restarting failed container={container['name']} "
                        f"pod={name_of(pod)}_{namespace_of(pod)}({uid})",
         }},
-        "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": now, "finishedAt": now, "containerID": previous_id}},
+        "lastState": {"terminated": {"exitCode": code, "reason": "Error", "startedAt": now, "finishedAt": now, "containerID": previous_id}},
     }
 
 
@@ -252,7 +336,7 @@ class Kubelet(PodController):
         plans = self._pull_plans(pod, node)
         containers = (pod.get("spec") or {}).get("containers") or []
         now_of = {c["name"]: container_now(pod, c, plans[c["name"]], elapsed) for c in containers}
-        running = all(n.waiting is None and not n.crashing for n in now_of.values())
+        running = all(n.running for n in now_of.values())
         ready_at = max((n.started_after for n in now_of.values()), default=0.0) + ready_after(pod)
         ready = running and elapsed >= ready_at
         pod_ip = (pod.get("status") or {}).get("podIP") or self._allocate_ip(node, pods)
@@ -267,6 +351,8 @@ class Kubelet(PodController):
             self._record_starts(pod, updated, name_of(node), plans)
             if is_ready(updated):
                 self.ready_times.mark_ready(updated)
+            else:
+                self.ready_times.mark_not_ready(updated)
         held = self._node_images.setdefault(name_of(node), set())
         held.update(c.get("image", "") for c in containers if now_of[c["name"]].waiting is None)
         delays = [n.next_change for n in now_of.values()] + ([ready_at - elapsed] if running and not ready else [])
@@ -278,24 +364,21 @@ class Kubelet(PodController):
         current = {c["name"]: c for c in status.get("containerStatuses") or []}
         statuses = []
         for container in spec.get("containers") or []:
-            container_state = now_of[container["name"]]
-            if container_state.waiting is not None:
-                statuses.append(_waiting_container(container, container_state.waiting.reason))
-            elif container_state.crashing:
-                statuses.append(_crashing_container(container, pod, current.get(container["name"]), container_state.restarts, now))
+            state, previous = now_of[container["name"]], current.get(container["name"])
+            if state.waiting is not None:
+                statuses.append(_waiting_container(container, state.waiting.reason))
+            elif state.crashing:
+                statuses.append(_crashing_container(container, pod, previous, state.restarts, now, state.exit_code))
+            elif state.exit_code is not None:
+                statuses.append(_terminated_container(container, uid_of(pod), previous, state.restarts, state.exit_code, now))
             else:
-                statuses.append(_running_container(container, uid_of(pod), current.get(container["name"]), ready, now))
-        unready = [c for c in statuses if not c["ready"]]
-        containers_ready = _not_ready("ContainersReady", unready) if unready else {"type": "ContainersReady", "status": "True"}
-        pod_ready = dict(containers_ready, type="Ready")
+                statuses.append(_running_container(container, uid_of(pod), previous, ready, now, state.restarts))
+        phase_now = pod_phase(now_of)
         scheduled = find_condition(status.get("conditions"), "PodScheduled") or {"type": "PodScheduled", "status": "True"}
-        desired = [{"type": "PodReadyToStartContainers", "status": "True"}, {"type": "Initialized", "status": "True"},
-                   pod_ready, containers_ready, {k: v for k, v in scheduled.items() if k not in ("lastProbeTime", "lastTransitionTime")}]
+        desired = _readiness_conditions(statuses, phase_now) + [{k: v for k, v in scheduled.items() if k not in ("lastProbeTime", "lastTransitionTime")}]
         host_ip = next((a["address"] for a in (node.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"), "")
-        # A container that never started keeps the pod Pending (a crash-looping one has run, so it does not).
-        pending = any(waits_for_image(c) for c in statuses)
         status.update(
-            phase="Pending" if pending else "Running", conditions=_merge_conditions(status.get("conditions"), desired, now),
+            phase=phase_now, conditions=_merge_conditions(status.get("conditions"), desired, now),
             hostIP=host_ip, hostIPs=[{"ip": host_ip}], podIP=pod_ip, podIPs=[{"ip": pod_ip}],
             startTime=status.get("startTime") or start_stamp,
             containerStatuses=sorted(statuses, key=lambda c: c["name"]),
@@ -343,7 +426,8 @@ class Kubelet(PodController):
                                                                    ("Started", f"Started container {container['name']}")]
             for reason, message in events:
                 self.recorder.record(before, NORMAL, reason, message, COMPONENT, field_path=field_path, host=host)
-            if not init and crash_loops(before, container):
+            backing_off = ((after_statuses.get(container["name"]) or {}).get("state") or {}).get("waiting", {}).get("reason") == "CrashLoopBackOff"
+            if not init and backing_off:
                 message = (f"Back-off restarting failed container {container['name']} in pod "
                            f"{name_of(before)}_{namespace_of(before)}({uid_of(before)})")
                 self.recorder.record(before, WARNING, "BackOff", message, COMPONENT, field_path=field_path, host=host)
