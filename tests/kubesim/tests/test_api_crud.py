@@ -27,6 +27,7 @@ KINDS = [
     ("batch/v1", "CronJob", {"spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": dict(_TEMPLATE, spec=dict(_TEMPLATE["spec"],
                                                                                                                       restartPolicy="OnFailure"))}}}}),
     ("networking.k8s.io/v1", "Ingress", {"spec": {"defaultBackend": {"service": {"name": "crud", "port": {"number": 80}}}}}),
+    ("networking.k8s.io/v1", "NetworkPolicy", {"spec": {"podSelector": {"matchLabels": {"app": "crud"}}}}),
     ("discovery.k8s.io/v1", "EndpointSlice", {"addressType": "IPv4", "endpoints": []}),
     ("policy/v1", "PodDisruptionBudget", {"spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "crud"}}}}),
     ("coordination.k8s.io/v1", "Lease", {"spec": {"holderIdentity": "me"}}),

@@ -695,9 +695,9 @@ def admit(rtype, obj, old, store):
 # ---------------------------------------------------------------- kinds whose rules live in modules of their own
 
 # Imported last, since they build on the rules above.
-from . import admission_workloads  # noqa: E402  pylint: disable=wrong-import-position,cyclic-import
+from . import admission_network, admission_workloads  # noqa: E402  pylint: disable=wrong-import-position,cyclic-import
 
-for _kinds in (admission_workloads,):
+for _kinds in (admission_workloads, admission_network):
     DEFAULTERS.update(_kinds.DEFAULTERS)
     VALIDATORS.update(_kinds.VALIDATORS)
     INITIAL_STATUS.update(_kinds.INITIAL_STATUS)

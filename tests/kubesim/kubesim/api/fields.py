@@ -76,6 +76,7 @@ _SPECS = {
                                 "podReplacementPolicy managedBy", **_WORKLOAD_CHILDREN),
     resources.CRONJOBS.key: _struct("schedule timeZone startingDeadlineSeconds concurrencyPolicy suspend jobTemplate successfulJobsHistoryLimit "
                                     "failedJobsHistoryLimit", jobTemplate=_struct("metadata spec", metadata=_METADATA)),
+    resources.NETWORKPOLICIES.key: _struct("podSelector ingress egress policyTypes", podSelector=_LABEL_SELECTOR),
     resources.PODS.key: _POD_SPEC,
     resources.SERVICES.key: _SERVICE_SPEC,
     resources.PDBS.key: _struct("minAvailable maxUnavailable selector unhealthyPodEvictionPolicy", selector=_LABEL_SELECTOR),

@@ -269,6 +269,7 @@ COLUMNS = {
         ("Images", "string", 1, lambda o: _joined(c.get("image") for c in _job_template_containers(o))),
         ("Selector", "string", 1, lambda o: _selector_text((((_spec(o).get("jobTemplate") or {}).get("spec") or {}).get("selector")))),
     ),
+    resources.NETWORKPOLICIES.key: (_NAME, ("Pod-Selector", "string", 0, lambda o: _selector_text(_spec(o).get("podSelector"))), _AGE),
     resources.SERVICES.key: (
         _NAME, ("Type", "string", 0, lambda o: _spec(o).get("type", "ClusterIP")),
         ("Cluster-IP", "string", 0, lambda o: _spec(o).get("clusterIP") or "<none>"),
