@@ -22,6 +22,8 @@ CREATED = [
     ("/apis/policy/v1", "poddisruptionbudgets", {"spec": {"minAvailable": 1, "selector": _SELECTOR}},
      {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}),
     ("/apis/networking.k8s.io/v1", "ingresses", {"spec": {"defaultBackend": {"service": {"name": "s", "port": {"number": 80}}}}}, {"loadBalancer": {}}),
+    ("/api/v1", "persistentvolumeclaims", {"spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+                                                   "storageClassName": "none"}}, {"phase": "Pending"}),
     ("/api/v1", "services", {"spec": {"ports": [{"port": 80}]}}, {"loadBalancer": {}}),
     ("/api/v1", "pods", {"spec": _TEMPLATE["spec"]}, {"phase": "Pending", "qosClass": "BestEffort"}),
 ]

@@ -208,6 +208,11 @@ def default_statefulset(obj, _old, _store):
     strategy = obj["spec"]["updateStrategy"]
     if strategy.get("type") == "RollingUpdate":
         _set_defaults(strategy, {"rollingUpdate": {"partition": 0}})
+    for claim in obj["spec"].get("volumeClaimTemplates") or []:
+        if isinstance(claim, dict):
+            # Each template is a whole PersistentVolumeClaim, defaulted as one.
+            _set_defaults(claim, {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"creationTimestamp": None},
+                                  "spec": {"volumeMode": "Filesystem"}, "status": {"phase": "Pending"}})
     default_template(obj)
 
 
@@ -695,9 +700,9 @@ def admit(rtype, obj, old, store):
 # ---------------------------------------------------------------- kinds whose rules live in modules of their own
 
 # Imported last, since they build on the rules above.
-from . import admission_network, admission_workloads  # noqa: E402  pylint: disable=wrong-import-position,cyclic-import
+from . import admission_network, admission_storage, admission_workloads  # noqa: E402  pylint: disable=wrong-import-position,cyclic-import
 
-for _kinds in (admission_workloads, admission_network):
+for _kinds in (admission_workloads, admission_network, admission_storage):
     DEFAULTERS.update(_kinds.DEFAULTERS)
     VALIDATORS.update(_kinds.VALIDATORS)
     INITIAL_STATUS.update(_kinds.INITIAL_STATUS)

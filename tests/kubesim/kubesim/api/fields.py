@@ -77,6 +77,12 @@ _SPECS = {
     resources.CRONJOBS.key: _struct("schedule timeZone startingDeadlineSeconds concurrencyPolicy suspend jobTemplate successfulJobsHistoryLimit "
                                     "failedJobsHistoryLimit", jobTemplate=_struct("metadata spec", metadata=_METADATA)),
     resources.NETWORKPOLICIES.key: _struct("podSelector ingress egress policyTypes", podSelector=_LABEL_SELECTOR),
+    resources.PVCS.key: _struct("accessModes selector resources volumeName storageClassName volumeMode dataSource dataSourceRef "
+                                "volumeAttributesClassName", selector=_LABEL_SELECTOR, accessModes=ListOf(str)),
+    resources.PVS.key: _struct("capacity accessModes claimRef persistentVolumeReclaimPolicy storageClassName mountOptions volumeMode nodeAffinity "
+                               "volumeAttributesClassName hostPath local nfs csi iscsi fc awsElasticBlockStore gcePersistentDisk azureDisk azureFile "
+                               "cephfs rbd cinder glusterfs flexVolume vsphereVolume portworxVolume photonPersistentDisk quobyte scaleIO storageos "
+                               "flocker", accessModes=ListOf(str)),
     resources.PODS.key: _POD_SPEC,
     resources.SERVICES.key: _SERVICE_SPEC,
     resources.PDBS.key: _struct("minAvailable maxUnavailable selector unhealthyPodEvictionPolicy", selector=_LABEL_SELECTOR),
@@ -86,6 +92,8 @@ _TOP_LEVEL = {
     resources.by_path("", "v1", "secrets").key: _struct("data stringData type immutable", data=STRING_MAP, stringData=STRING_MAP),
     resources.by_path("", "v1", "serviceaccounts").key: _struct("secrets imagePullSecrets automountServiceAccountToken"),
     resources.by_path("scheduling.k8s.io", "v1", "priorityclasses").key: _struct("value globalDefault description preemptionPolicy"),
+    resources.STORAGECLASSES.key: _struct("provisioner parameters reclaimPolicy mountOptions allowVolumeExpansion volumeBindingMode "
+                                          "allowedTopologies", parameters=STRING_MAP),
 }
 _ALWAYS = frozenset({"apiVersion", "kind", "metadata"})
 

@@ -175,6 +175,13 @@ def _event_source(event):
     return f"{component}, {instance}" if instance else component
 
 
+_ACCESS_MODE_SHORT = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
+
+
+def _access_modes(modes):
+    return ",".join(_ACCESS_MODE_SHORT.get(mode, mode) for mode in modes or [])
+
+
 def _has_condition(obj, condition_type):
     return any(c.get("type") == condition_type and c.get("status") == "True" for c in _status(obj).get("conditions") or [])
 
@@ -270,6 +277,33 @@ COLUMNS = {
         ("Selector", "string", 1, lambda o: _selector_text((((_spec(o).get("jobTemplate") or {}).get("spec") or {}).get("selector")))),
     ),
     resources.NETWORKPOLICIES.key: (_NAME, ("Pod-Selector", "string", 0, lambda o: _selector_text(_spec(o).get("podSelector"))), _AGE),
+    resources.PVCS.key: (
+        _NAME, ("Status", "string", 0, lambda o: _status(o).get("phase", "")), ("Volume", "string", 0, lambda o: _spec(o).get("volumeName", "")),
+        ("Capacity", "string", 0, lambda o: (_status(o).get("capacity") or {}).get("storage", "")),
+        ("Access Modes", "string", 0, lambda o: _access_modes(_status(o).get("accessModes"))),
+        ("StorageClass", "string", 0, lambda o: _spec(o).get("storageClassName", "")),
+        ("VolumeAttributesClass", "string", 0, lambda o: _spec(o).get("volumeAttributesClassName") or "<unset>"), _AGE,
+        ("VolumeMode", "string", 1, lambda o: _spec(o).get("volumeMode", "")),
+    ),
+    resources.PVS.key: (
+        _NAME, ("Capacity", "string", 0, lambda o: (_spec(o).get("capacity") or {}).get("storage", "")),
+        ("Access Modes", "string", 0, lambda o: _access_modes(_spec(o).get("accessModes"))),
+        ("Reclaim Policy", "string", 0, lambda o: _spec(o).get("persistentVolumeReclaimPolicy", "")),
+        ("Status", "string", 0, lambda o: _status(o).get("phase", "")),
+        ("Claim", "string", 0, lambda o: "/".join(filter(None, ((_spec(o).get("claimRef") or {}).get("namespace"),
+                                                                 (_spec(o).get("claimRef") or {}).get("name"))))),
+        ("StorageClass", "string", 0, lambda o: _spec(o).get("storageClassName", "")),
+        ("VolumeAttributesClass", "string", 0, lambda o: _spec(o).get("volumeAttributesClassName") or "<unset>"),
+        ("Reason", "string", 0, lambda o: _status(o).get("reason", "")), _AGE,
+        ("VolumeMode", "string", 1, lambda o: _spec(o).get("volumeMode", "")),
+    ),
+    resources.STORAGECLASSES.key: (
+        ("Name", "string", 0, lambda o: o["metadata"]["name"] + (" (default)" if (o["metadata"].get("annotations") or {}).get(
+            "storageclass.kubernetes.io/is-default-class") == "true" else "")),
+        ("Provisioner", "string", 0, lambda o: o.get("provisioner", "")), ("ReclaimPolicy", "string", 0, lambda o: o.get("reclaimPolicy", "Delete")),
+        ("VolumeBindingMode", "string", 0, lambda o: o.get("volumeBindingMode", "Immediate")),
+        ("AllowVolumeExpansion", "string", 0, lambda o: "true" if o.get("allowVolumeExpansion") else "false"), _AGE,
+    ),
     resources.SERVICES.key: (
         _NAME, ("Type", "string", 0, lambda o: _spec(o).get("type", "ClusterIP")),
         ("Cluster-IP", "string", 0, lambda o: _spec(o).get("clusterIP") or "<none>"),

@@ -14,6 +14,7 @@ from .replicaset import ReplicaSetController
 from .serviceaccounts import ServiceAccountController
 from .statefulset import StatefulSetController
 from .taints import TaintEvictionController
+from .volumes import PersistentVolumeController
 
 
 def build_controllers(store, clock, nodes=3, images=None):
@@ -30,6 +31,7 @@ def build_controllers(store, clock, nodes=3, images=None):
         DaemonSetController(store, clock, ready_times, recorder),
         CronJobController(store, clock, recorder),
         JobController(store, clock, ready_times, recorder),
+        PersistentVolumeController(store, clock, recorder),
         Scheduler(store, clock, recorder),
         TaintEvictionController(store, clock, recorder),
         Kubelet(store, clock, ready_times, recorder, images),

@@ -6,6 +6,7 @@ from .events import NORMAL, WARNING
 from .meta import find_condition, is_deleting, labels, mutate_if_changed, name_of, namespace_of, try_write
 from .pods import TERMINAL_PHASES, phase
 from .taints import tolerates
+from .volumes import SELECTED_NODE, claim_names
 
 NODE_POOL_LABEL = "cxpe.io/node-pool"
 NODE_POOLS = ("general", "realtime")
@@ -210,6 +211,50 @@ def _scheduled_condition(status, reason, message, now):
     status["conditions"] = others + [condition]
 
 
+def _prefilter_message(reason, node_count):
+    """A verdict reached before looking at nodes (the pod's claims), as the scheduler words it."""
+    return (f"0/{node_count} nodes are available: {reason}. preemption: 0/{node_count} nodes are available: "
+            f"{node_count} Preemption is not helpful for scheduling.")
+
+
+class ClaimView:
+    """What the scheduler's VolumeBinding plugin needs: the claims and classes a pending pod's volumes depend on."""
+
+    def __init__(self, store):
+        self.store = store
+        self.claims = {(namespace_of(c), name_of(c)): c for c in store.list(resources.PVCS)[0]}
+        self.classes = {name_of(c): c for c in store.list(resources.STORAGECLASSES)[0]}
+
+    def _waits_for_consumer(self, claim):
+        storage_class = self.classes.get((claim.get("spec") or {}).get("storageClassName") or "") or {}
+        return storage_class.get("volumeBindingMode") == "WaitForFirstConsumer"
+
+    def problem(self, pod):
+        """Why the pod's claims keep it from being scheduled anywhere, or None."""
+        for name in claim_names(pod):
+            claim = self.claims.get((namespace_of(pod), name))
+            if claim is None:
+                return f'persistentvolumeclaim "{name}" not found'
+            if is_deleting(claim):
+                return f'persistentvolumeclaim "{name}" is being deleted'
+        unbound = [self.claims[(namespace_of(pod), name)] for name in claim_names(pod)
+                   if not (self.claims[(namespace_of(pod), name)].get("spec") or {}).get("volumeName")]
+        if any(not self._waits_for_consumer(claim) for claim in unbound):
+            return "pod has unbound immediate PersistentVolumeClaims"
+        return None
+
+    def ready_for(self, pod, node):
+        """Whether the pod may be bound to ``node`` now: every claim is bound; the unbound ones waiting for
+        their first consumer are told the chosen node (``volume.kubernetes.io/selected-node``) and bind later."""
+        waiting = [self.claims[(namespace_of(pod), name)] for name in claim_names(pod)
+                   if not (self.claims[(namespace_of(pod), name)].get("spec") or {}).get("volumeName")]
+        for claim in waiting:
+            def select(target):
+                target["metadata"].setdefault("annotations", {}).setdefault(SELECTED_NODE, node)
+            mutate_if_changed(self.store, resources.PVCS, claim, select)
+        return not waiting
+
+
 class Scheduler:
     """Binds each pending pod to the least loaded node that fits it (ties go to the first by name)."""
 
@@ -231,8 +276,9 @@ class Scheduler:
             node = (pod.get("spec") or {}).get("nodeName")
             if node in load and phase(pod) not in TERMINAL_PHASES:
                 load[node] += 1
+        volumes = ClaimView(self.store) if any(claim_names(pod) for pod in pending) else None
         for pod in pending:
-            self._schedule(pod, nodes, load)
+            self._schedule(pod, nodes, load, volumes)
         return None
 
     @staticmethod
@@ -241,12 +287,16 @@ class Scheduler:
         return (not spec.get("nodeName") and not is_deleting(pod) and spec.get("schedulerName", SCHEDULER_NAME) == SCHEDULER_NAME
                 and not spec.get("schedulingGates"))
 
-    def _schedule(self, pod, nodes, load):
+    def _schedule(self, pod, nodes, load, volumes):
         reasons = {name_of(node): unfit_reason(pod, node) for node in nodes}
         fitting = [name for name, reason in reasons.items() if reason is None]
         now = self.clock.timestamp()
-        if not fitting:
-            message = unschedulable_message(reasons.values(), len(nodes)) if nodes else "no nodes available to schedule pods"
+        claims_problem = volumes.problem(pod) if volumes is not None else None
+        if claims_problem or not fitting:
+            if claims_problem:
+                message = _prefilter_message(claims_problem, len(nodes))
+            else:
+                message = unschedulable_message(reasons.values(), len(nodes)) if nodes else "no nodes available to schedule pods"
             reported = mutate_if_changed(self.store, resources.PODS, pod,
                                          lambda p: _scheduled_condition(p.setdefault("status", {}), "Unschedulable", message, now), subresource="status")
             # Reported once per verdict: the real scheduler's retries fold into the Event's series.
@@ -254,6 +304,9 @@ class Scheduler:
                 self.recorder.record_action(pod, WARNING, "FailedScheduling", "Scheduling", message, SCHEDULER_NAME)
             return
         chosen = min(fitting, key=lambda name: (load[name], name))
+        if volumes is not None and not volumes.ready_for(pod, chosen):
+            # Binding waits until the volumes of the claims waiting for their first consumer are provisioned.
+            return
 
         def bind(target):
             if not (target.get("spec") or {}).get("nodeName"):

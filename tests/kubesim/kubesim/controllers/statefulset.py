@@ -11,7 +11,8 @@ import re
 
 from .. import resources
 from .events import NORMAL
-from .meta import by_namespace, claim, earliest, is_deleting, labels, mutate_if_changed, name_of, namespace_of, try_write
+from ..store import copy_json
+from .meta import by_namespace, claim, earliest, is_deleting, labels, mutate_if_changed, name_of, namespace_of, owner_reference, try_write
 from .pods import TERMINAL_PHASES, PodController, is_running_and_ready, phase, pod_from_template
 from .revisions import current_revision, revision_template, truncate_history
 
@@ -196,5 +197,35 @@ class StatefulSetRound:
         pod["spec"]["hostname"] = name
         if (self.sts.get("spec") or {}).get("serviceName"):
             pod["spec"]["subdomain"] = self.sts["spec"]["serviceName"]
+        if not self.create_claims(pod, ordinal):
+            return
         if try_write(self.store.create, resources.PODS, pod) is not None:
             self.record_pod_event("create", pod)
+
+    def create_claims(self, pod, ordinal):
+        """The pod's PersistentVolumeClaims ``<template>-<set>-<ordinal>`` (made if missing) take the place of
+        the volumes of the same name in its spec. False if one could not be made (the pod waits)."""
+        volumes = [v for v in pod["spec"].get("volumes") or []]
+        whole_set = ((self.sts.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}).get("whenDeleted") == "Delete"
+        for template in (self.sts.get("spec") or {}).get("volumeClaimTemplates") or []:
+            template_name = (template.get("metadata") or {}).get("name", "")
+            claim_name = f"{template_name}-{name_of(self.sts)}-{ordinal}"
+            if self.store.find(resources.PVCS, namespace_of(self.sts), claim_name) is None:
+                claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                         "metadata": {"name": claim_name, "namespace": namespace_of(self.sts),
+                                      "labels": dict((template.get("metadata") or {}).get("labels") or {},
+                                                     **(((self.sts.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}))},
+                         "spec": copy_json(template.get("spec") or {})}
+                if (template.get("metadata") or {}).get("annotations"):
+                    claim["metadata"]["annotations"] = dict(template["metadata"]["annotations"])
+                if whole_set:
+                    claim["metadata"]["ownerReferences"] = [owner_reference(self.sts)]
+                if try_write(self.store.create, resources.PVCS, claim) is None:
+                    return False
+                self.controller.recorder.record(self.sts, NORMAL, "SuccessfulCreate",
+                                                f"create Claim {claim_name} Pod {name_of(pod)} in StatefulSet {name_of(self.sts)} success", COMPONENT)
+            volumes = [v for v in volumes if v.get("name") != template_name] + [{"name": template_name,
+                                                                                 "persistentVolumeClaim": {"claimName": claim_name}}]
+        if volumes:
+            pod["spec"]["volumes"] = volumes
+        return True
