@@ -19,6 +19,8 @@ CREATED = [
     ("/apis/batch/v1", "jobs", {"spec": {"suspend": True, "template": dict(_TEMPLATE, spec=dict(_TEMPLATE["spec"], restartPolicy="Never"))}}, {}),
     ("/apis/batch/v1", "cronjobs", {"spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": dict(_TEMPLATE, spec=dict(
         _TEMPLATE["spec"], restartPolicy="Never"))}}}}, {}),
+    ("/apis/autoscaling/v2", "horizontalpodautoscalers", {"spec": {"scaleTargetRef": {"kind": "Deployment", "name": "s"}, "maxReplicas": 2}},
+     {"desiredReplicas": 0}),
     ("/apis/policy/v1", "poddisruptionbudgets", {"spec": {"minAvailable": 1, "selector": _SELECTOR}},
      {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}),
     ("/apis/networking.k8s.io/v1", "ingresses", {"spec": {"defaultBackend": {"service": {"name": "s", "port": {"number": 80}}}}}, {"loadBalancer": {}}),

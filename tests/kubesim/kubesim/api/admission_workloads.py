@@ -140,7 +140,49 @@ def validate_cronjob(obj, _old):
     return errors
 
 
+_METRIC_TYPES = ("ContainerResource", "External", "Object", "Pods", "Resource")
+
+
+def _scaling_rules(rules, stabilization, policies):
+    """An HPA behavior's scaleUp/scaleDown rules with their defaults filled in."""
+    rules = dict(rules or {})
+    rules.setdefault("stabilizationWindowSeconds", stabilization)
+    rules.setdefault("selectPolicy", "Max")
+    rules.setdefault("policies", policies)
+    return rules
+
+
+def default_hpa(obj, _old, _store):
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("minReplicas", 1)
+    if not spec.get("metrics"):
+        spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
+    behavior = spec.get("behavior")
+    if isinstance(behavior, dict):
+        behavior["scaleUp"] = _scaling_rules(behavior.get("scaleUp"), 0, [{"type": "Pods", "value": 4, "periodSeconds": 15},
+                                                                            {"type": "Percent", "value": 100, "periodSeconds": 15}])
+        behavior["scaleDown"] = _scaling_rules(behavior.get("scaleDown"), 300, [{"type": "Percent", "value": 100, "periodSeconds": 15}])
+
+
+def validate_hpa(obj, _old):
+    spec = obj.get("spec") or {}
+    target = spec.get("scaleTargetRef") or {}
+    errors = [required(f"spec.scaleTargetRef.{key}") for key in ("kind", "name") if not target.get(key)]
+    minimum, maximum = spec.get("minReplicas"), spec.get("maxReplicas")
+    if isinstance(minimum, int) and minimum < 1:
+        errors.append(invalid("spec.minReplicas", minimum, "must be greater than or equal to 1"))
+    if not isinstance(maximum, int) or maximum < 1:
+        errors.append(invalid("spec.maxReplicas", maximum, "must be greater than 0"))
+    elif isinstance(minimum, int) and maximum < minimum:
+        errors.append(invalid("spec.maxReplicas", maximum, "must be greater than or equal to `minReplicas`"))
+    for index, metric in enumerate(spec.get("metrics") or []):
+        if (metric or {}).get("type") not in _METRIC_TYPES:
+            errors.append(not_supported(f"spec.metrics[{index}].type", (metric or {}).get("type"), _METRIC_TYPES))
+    return errors
+
+
 DEFAULTERS = {
+    resources.HPAS.key: default_hpa,
     resources.DAEMONSETS.key: default_daemonset,
     resources.JOBS.key: default_job,
     resources.CRONJOBS.key: default_cronjob,
@@ -150,9 +192,11 @@ INITIAL_STATUS = {
     resources.DAEMONSETS.key: {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0},
     resources.JOBS.key: {},
     resources.CRONJOBS.key: {},
+    resources.HPAS.key: {"desiredReplicas": 0},
 }
 
 VALIDATORS = {
+    resources.HPAS.key: validate_hpa,
     resources.DAEMONSETS.key: validate_daemonset,
     resources.JOBS.key: validate_job,
     resources.CRONJOBS.key: validate_cronjob,

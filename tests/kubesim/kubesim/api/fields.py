@@ -83,6 +83,7 @@ _SPECS = {
                                "volumeAttributesClassName hostPath local nfs csi iscsi fc awsElasticBlockStore gcePersistentDisk azureDisk azureFile "
                                "cephfs rbd cinder glusterfs flexVolume vsphereVolume portworxVolume photonPersistentDisk quobyte scaleIO storageos "
                                "flocker", accessModes=ListOf(str)),
+    resources.HPAS.key: _struct("scaleTargetRef minReplicas maxReplicas metrics behavior", scaleTargetRef=_struct("kind name apiVersion")),
     resources.PODS.key: _POD_SPEC,
     resources.SERVICES.key: _SERVICE_SPEC,
     resources.PDBS.key: _struct("minAvailable maxUnavailable selector unhealthyPodEvictionPolicy", selector=_LABEL_SELECTOR),

@@ -117,6 +117,11 @@ MESSAGES = {
     "PodDisruptionBudgetSpec": {1: _field("minAvailable", "intstr"), 2: _field("selector", "LabelSelector"),
                                 3: _field("maxUnavailable", "intstr"), 4: _pointer("unhealthyPodEvictionPolicy", "string")},
     "Eviction": {**_OBJECT, 2: _field("deleteOptions", "DeleteOptions")},
+    # autoscaling/v1
+    "HorizontalPodAutoscaler": {**_OBJECT, 2: _field("spec", "HorizontalPodAutoscalerSpec")},
+    "HorizontalPodAutoscalerSpec": {1: _field("scaleTargetRef", "CrossVersionObjectReference"), 2: _pointer("minReplicas", "int"),
+                                    3: _field("maxReplicas", "int"), 4: _pointer("targetCPUUtilizationPercentage", "int")},
+    "CrossVersionObjectReference": {1: _field("kind", "string"), 2: _field("name", "string"), 3: _field("apiVersion", "string")},
     # batch/v1
     "Job": {**_OBJECT, 2: _field("spec", "JobSpec")},
     "JobSpec": {
@@ -143,7 +148,7 @@ KINDS = {
     ("policy/v1", "PodDisruptionBudget"): "PodDisruptionBudget", ("policy/v1", "Eviction"): "Eviction",
     ("scheduling.k8s.io/v1", "PriorityClass"): "PriorityClass", ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions",
     ("v1", "DeleteOptions"): "DeleteOptions", ("networking.k8s.io/v1", "Ingress"): "Ingress",
-    ("batch/v1", "Job"): "Job", ("batch/v1", "CronJob"): "CronJob",
+    ("batch/v1", "Job"): "Job", ("batch/v1", "CronJob"): "CronJob", ("autoscaling/v1", "HorizontalPodAutoscaler"): "HorizontalPodAutoscaler",
 }
 
 

@@ -6,6 +6,7 @@ resource in the registry, answering with the bodies and status codes a real API 
 
 import base64
 import binascii
+import dataclasses
 import json
 import threading
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from ..errors import ApiError, BadRequest, Conflict, Invalid, MethodNotAllowed, 
 from ..selectors import parse_field_selector, parse_label_selector, selector_matches
 from ..store import copy_json
 from . import discovery, disruption, fields, patch, protobuf, tables
+from .conversion import conversion_for
 from .routing import not_found, resolve
 
 JSON = "application/json"
@@ -291,6 +293,9 @@ class Api:
             return self._serve_resource(request, target)
 
     def _serve_resource(self, request, target):
+        converted = conversion_for(target.rtype)
+        if converted is not None:
+            return self._serve_converted(request, target, converted)
         if target.subresource == "eviction":
             return self._require_method(request, target, {"POST": self._evict})
         if target.subresource == "scale":
@@ -303,6 +308,30 @@ class Api:
             handlers = {"GET": self._watch_one if target.legacy_watch or request.flag("watch") else self._get,
                         "PUT": self._update, "PATCH": self._patch, "DELETE": self._delete}
         return self._require_method(request, target, handlers)
+
+    def _serve_converted(self, request, target, converted):
+        """A request to a version served by conversion: its body goes to the stored version, the answer comes back."""
+        stored = dataclasses.replace(target, rtype=converted.stored)
+        if request.method == "PATCH" and request.content_type != patch.APPLY_PATCH:
+            schema = patch.schema_for(converted.stored)
+
+            def patched(current):
+                return converted.to_stored(patch.apply(request.content_type, request.body, converted.to_served(current), schema))
+
+            return Response(200, converted.to_served(self._write_patched(request, stored, patched, target.subresource)))
+        if request.method in ("POST", "PUT", "PATCH") and request.body.strip():
+            document = patch.decode_apply_configuration(request.body) if request.method == "PATCH" else _decode_body(request)
+            _check_kind(document, target.rtype)
+            document.update(apiVersion=converted.served.api_version, kind=converted.served.kind)
+            body = json.dumps(converted.to_stored(document)).encode()
+            headers = dict(request.headers) if request.method == "PATCH" else dict(request.headers, **{"content-type": JSON})
+            request = dataclasses.replace(request, body=body, headers=headers)
+        response = self._serve_resource(request, stored)
+        if isinstance(response, WatchStream):
+            render = response.render
+            response.render = lambda event_type, obj: render(event_type, converted.render(obj) if event_type != "ERROR" else obj)
+            return response
+        return Response(response.code, converted.render(response.body), response.content_type)
 
     @staticmethod
     def _require_method(request, target, handlers):

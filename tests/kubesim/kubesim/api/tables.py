@@ -182,6 +182,35 @@ def _access_modes(modes):
     return ",".join(_ACCESS_MODE_SHORT.get(mode, mode) for mode in modes or [])
 
 
+def _hpa_target(spec, status):
+    """One metric of the TARGETS column, ``cpu: <unknown>/80%`` style."""
+    kind = spec.get("type")
+    key = {"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods", "Object": "object", "External": "external"}.get(kind)
+    if key is None:
+        return "<unknown type>"
+    source, current = spec.get(key) or {}, (status or {}).get(key) or {}
+    target = source.get("target") or {}
+    if kind in ("Resource", "ContainerResource"):
+        name = source.get("name", "")
+        if target.get("averageValue") is not None:
+            return f"{name}: {(current.get('current') or {}).get('averageValue', '<unknown>')}/{target['averageValue']}"
+        shown = (current.get("current") or {}).get("averageUtilization")
+        goal = f"{target['averageUtilization']}%" if target.get("averageUtilization") is not None else "<auto>"
+        return f"{name}: {'<unknown>' if shown is None else f'{shown}%'}/{goal}"
+    averaged = target.get("averageValue") is not None
+    wanted = target.get("averageValue") if averaged else target.get("value")
+    value = (current.get("current") or {}).get("averageValue" if averaged else "value") or "<unknown>"
+    return f"{value}/{wanted}" + (" (avg)" if averaged and kind != "Pods" else "")
+
+
+def hpa_targets(hpa):
+    metrics, statuses = _spec(hpa).get("metrics") or [], _status(hpa).get("currentMetrics") or []
+    shown = [_hpa_target(metric, statuses[index] if index < len(statuses) else None) for index, metric in enumerate(metrics)]
+    if not shown:
+        return "<none>"
+    return ", ".join(shown[:2]) + (f" + {len(shown) - 2} more..." if len(shown) > 2 else "")
+
+
 def _has_condition(obj, condition_type):
     return any(c.get("type") == condition_type and c.get("status") == "True" for c in _status(obj).get("conditions") or [])
 
@@ -303,6 +332,11 @@ COLUMNS = {
         ("Provisioner", "string", 0, lambda o: o.get("provisioner", "")), ("ReclaimPolicy", "string", 0, lambda o: o.get("reclaimPolicy", "Delete")),
         ("VolumeBindingMode", "string", 0, lambda o: o.get("volumeBindingMode", "Immediate")),
         ("AllowVolumeExpansion", "string", 0, lambda o: "true" if o.get("allowVolumeExpansion") else "false"), _AGE,
+    ),
+    resources.HPAS.key: (
+        _NAME, ("Reference", "string", 0, lambda o: f"{(_spec(o).get('scaleTargetRef') or {}).get('kind', '')}/{(_spec(o).get('scaleTargetRef') or {}).get('name', '')}"),
+        ("Targets", "string", 0, hpa_targets), ("MinPods", "string", 0, lambda o: str(_spec(o)["minReplicas"]) if _spec(o).get("minReplicas") is not None else "<unset>"),
+        ("MaxPods", "integer", 0, lambda o: _spec(o).get("maxReplicas", 0)), ("Replicas", "integer", 0, lambda o: _status(o).get("currentReplicas", 0)), _AGE,
     ),
     resources.SERVICES.key: (
         _NAME, ("Type", "string", 0, lambda o: _spec(o).get("type", "ClusterIP")),

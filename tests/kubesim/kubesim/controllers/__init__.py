@@ -1,5 +1,6 @@
 """The simulated kube-controller-manager, scheduler and kubelets: level-triggered controllers the engine runs."""
 
+from .autoscaler import HorizontalPodAutoscalerController
 from .cronjob import CronJobController
 from .daemonset import DaemonSetController
 from .deployment import DeploymentController
@@ -25,6 +26,7 @@ def build_controllers(store, clock, nodes=3, images=None):
     return [
         NodeController(store, clock, nodes),
         ServiceAccountController(store),
+        HorizontalPodAutoscalerController(store, clock, recorder),
         DeploymentController(store, clock, recorder),
         ReplicaSetController(store, clock, ready_times, recorder),
         StatefulSetController(store, clock, ready_times, recorder),
