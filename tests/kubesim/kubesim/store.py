@@ -47,7 +47,7 @@ def _spec_of(obj):
 
 
 def _tracks_generation(rtype):
-    return rtype.group in _GENERATION_GROUPS
+    return rtype.group in _GENERATION_GROUPS or rtype.definition is not None
 
 
 class Watch:

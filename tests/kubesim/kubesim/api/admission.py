@@ -13,6 +13,7 @@ from ..controllers.meta import random_suffix
 from ..errors import Forbidden, Invalid
 from ..selectors import selector_matches
 from ..store import copy_json
+from . import crds
 
 # ---------------------------------------------------------------- name and label rules (apimachinery)
 
@@ -692,6 +693,10 @@ def admit(rtype, obj, old, store):
     validator = VALIDATORS.get(rtype.key)
     if validator:
         errors += validator(obj, old)
+    if rtype.definition is not None:
+        if old is None:
+            crds.refuse_while_terminating(store, rtype, (obj.get("metadata") or {}).get("name", ""))
+        errors += crds.admit_custom(rtype, obj)
     if errors:
         raise Invalid(rtype, rtype.kind, (obj.get("metadata") or {}).get("name", ""), errors)
     return obj
@@ -706,3 +711,5 @@ for _kinds in (admission_workloads, admission_network, admission_storage):
     DEFAULTERS.update(_kinds.DEFAULTERS)
     VALIDATORS.update(_kinds.VALIDATORS)
     INITIAL_STATUS.update(_kinds.INITIAL_STATUS)
+DEFAULTERS[resources.CRDS.key] = crds.default_crd
+VALIDATORS[resources.CRDS.key] = crds.validate_crd

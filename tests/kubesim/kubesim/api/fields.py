@@ -99,8 +99,31 @@ _TOP_LEVEL = {
 _ALWAYS = frozenset({"apiVersion", "kind", "metadata"})
 
 
+METADATA = _METADATA
+
+
+def schema_structure(schema, root=False):
+    """The shape an OpenAPI v3 schema (a CustomResourceDefinition's) gives a value, for the unknown-field
+    checks; None where any field goes (preserved unknown fields, maps, scalars)."""
+    if schema.get("x-kubernetes-preserve-unknown-fields") or schema.get("x-kubernetes-embedded-resource"):
+        return None
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        item = schema_structure(schema["items"])
+        return ListOf(item) if item is not None else None
+    if schema.get("type") != "object" or schema.get("additionalProperties") not in (None, False):
+        return None
+    properties = schema.get("properties") or {}
+    children = {name: shape for name, child in properties.items() if (shape := schema_structure(child)) is not None}
+    if not root:
+        return Struct(frozenset(properties), children)
+    return Struct(frozenset(properties) | _ALWAYS, dict(children, metadata=_METADATA))
+
+
 def structure_of(rtype):
     """The structure of a whole object of this kind; only its metadata is known for kinds without one here."""
+    if rtype.definition is not None:
+        schema = ((rtype.definition.get("schema") or {}).get("openAPIV3Schema")) or {}
+        return schema_structure(schema, root=True)
     if rtype.key in _SPECS:
         return Struct(_ALWAYS | {"spec", "status"}, {"metadata": _METADATA, "spec": _SPECS[rtype.key]})
     if rtype.key in _TOP_LEVEL:

@@ -77,7 +77,7 @@ SCALE_SCHEMA = _PLAIN
 
 def schema_for(rtype):
     """The strategic-merge metadata of a kind, or None for custom resources (which have none)."""
-    if rtype.group in _CUSTOM_GROUPS:
+    if rtype.group in _CUSTOM_GROUPS or rtype.definition is not None:
         return None
     return _SCHEMAS.get(rtype.key, _PLAIN)
 

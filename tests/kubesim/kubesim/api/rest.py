@@ -17,7 +17,7 @@ from .. import managedfields, resources
 from ..errors import ApiError, BadRequest, Conflict, Invalid, MethodNotAllowed, NotFound, TooManyRequests, UnsupportedMediaType
 from ..selectors import parse_field_selector, parse_label_selector, selector_matches
 from ..store import copy_json
-from . import discovery, disruption, fields, patch, protobuf, tables
+from . import crds, discovery, disruption, fields, patch, protobuf, tables
 from .conversion import conversion_for
 from .routing import not_found, resolve
 
@@ -200,15 +200,28 @@ def _page(items, resource_version, request, position=_position):
     return items, metadata
 
 
+def _at(obj, path, default=None):
+    """The value at a dotted path (``spec.replicas``), or ``default``."""
+    for part in path.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+        if obj is None:
+            return default
+    return obj
+
+
 def _scale_view(rtype, obj):
-    """The autoscaling/v1 Scale of a scalable object."""
-    selector = (obj.get("spec") or {}).get("selector") or {}
-    labels = ",".join(f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items())
+    """The autoscaling/v1 Scale of a scalable object; a custom resource's scale subresource names its paths."""
+    spec_path, status_path, selector_path = rtype.scale_paths
+    if selector_path:
+        labels = _at(obj, selector_path, "")
+    else:
+        selector = (obj.get("spec") or {}).get("selector") or {}
+        labels = ",".join(f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items())
     metadata = {k: obj["metadata"][k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in obj["metadata"]}
     return {
         "kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": metadata,
-        "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
-        "status": {"replicas": (obj.get("status") or {}).get("replicas", 0), "selector": labels},
+        "spec": {"replicas": _at(obj, spec_path, 0)},
+        "status": {"replicas": _at(obj, status_path, 0), "selector": labels},
     }
 
 
@@ -508,7 +521,11 @@ class Api:
     def _scaled_write(self, request, target, new_scale):
         def with_replicas(current):
             scale = new_scale(_scale_view(target.rtype, current))
-            current["spec"]["replicas"] = _scale_replicas(scale)
+            *parents, leaf = target.rtype.scale_paths[0].split(".")
+            holder = current
+            for part in parents:
+                holder = holder.setdefault(part, {})
+            holder[leaf] = _scale_replicas(scale)
             rv = (scale.get("metadata") or {}).get("resourceVersion")
             if rv:
                 current["metadata"]["resourceVersion"] = rv
@@ -543,6 +560,11 @@ class Api:
     def _delete_one(self, target, name, options):
         """Delete and say what a real server answers: the object while it lingers (graceful deletion,
         finalizers) or for pods, else a Success Status."""
+        if target.rtype.key == resources.CRDS.key and not options.get("dry_run"):
+            # A CRD stays, Terminating, until the controller has removed its custom resources.
+            now = self.store.clock.timestamp()
+            self.store.mutate(target.rtype, None, name, lambda crd: crds.start_deletion(crd, now), subresource="status")
+            self.store.mutate(target.rtype, None, name, lambda crd: crds.start_deletion(crd, now))
         result = self.store.delete(target.rtype, target.namespace, name, **options)
         gone = self.store.find(target.rtype, target.namespace, name) is None
         if gone and target.rtype.key != resources.PODS.key:

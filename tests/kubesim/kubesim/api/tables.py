@@ -8,6 +8,7 @@ import time
 
 from .. import resources
 from ..clock import Clock
+from . import crds
 
 TABLE_API_VERSION = "meta.k8s.io/v1"
 
@@ -338,6 +339,7 @@ COLUMNS = {
         ("Targets", "string", 0, hpa_targets), ("MinPods", "string", 0, lambda o: str(_spec(o)["minReplicas"]) if _spec(o).get("minReplicas") is not None else "<unset>"),
         ("MaxPods", "integer", 0, lambda o: _spec(o).get("maxReplicas", 0)), ("Replicas", "integer", 0, lambda o: _status(o).get("currentReplicas", 0)), _AGE,
     ),
+    resources.CRDS.key: (_NAME, ("Created At", "date", 0, lambda o: o["metadata"].get("creationTimestamp", ""))),
     resources.SERVICES.key: (
         _NAME, ("Type", "string", 0, lambda o: _spec(o).get("type", "ClusterIP")),
         ("Cluster-IP", "string", 0, lambda o: _spec(o).get("clusterIP") or "<none>"),
@@ -399,7 +401,7 @@ def _row_object(obj, include_object):
 
 def table(rtype, objects, include_object="Metadata", list_metadata=None):
     """A Table of ``objects``; ``include_object`` is the includeObject query parameter (None/Metadata/Object)."""
-    columns = COLUMNS.get(rtype.key, _DEFAULT_COLUMNS)
+    columns = crds.printer_columns(rtype, _NAME, _AGE, _since) if rtype.definition is not None else COLUMNS.get(rtype.key, _DEFAULT_COLUMNS)
     rows = []
     for obj in objects:
         row = {"cells": [column[3](obj) for column in columns]}

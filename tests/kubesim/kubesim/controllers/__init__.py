@@ -1,6 +1,7 @@
 """The simulated kube-controller-manager, scheduler and kubelets: level-triggered controllers the engine runs."""
 
 from .autoscaler import HorizontalPodAutoscalerController
+from .crds import CustomResourceDefinitionController
 from .cronjob import CronJobController
 from .daemonset import DaemonSetController
 from .deployment import DeploymentController
@@ -24,6 +25,7 @@ def build_controllers(store, clock, nodes=3, images=None):
     ready_times = ReadyTimes(clock)
     recorder = Recorder(store, clock)
     return [
+        CustomResourceDefinitionController(store, clock),
         NodeController(store, clock, nodes),
         ServiceAccountController(store),
         HorizontalPodAutoscalerController(store, clock, recorder),
