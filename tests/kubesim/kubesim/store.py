@@ -87,6 +87,8 @@ class Store:
         self.clock = clock
         self._lock = threading.RLock()
         self._objects = {}
+        # The same objects by kind: rtype.key -> {(namespace, name): object}, so a list looks at its kind only.
+        self._by_kind = collections.defaultdict(dict)
         # key -> the stored object as JSON, made on the first read that sends it whole and dropped on its next write.
         self._encodings = {}
         self._rv = 0
@@ -142,8 +144,10 @@ class Store:
         self._encodings.pop(key, None)
         if event_type == "DELETED":
             self._objects.pop(key, None)
+            self._by_kind[key[0]].pop(key[1:], None)
         else:
             self._objects[key] = obj
+            self._by_kind[key[0]][key[1:]] = obj
         self._history.append((self._rv, event_type, rtype, obj))
         for watch in self._watches:
             if watch.wants(rtype, obj):
@@ -178,17 +182,19 @@ class Store:
             obj = self._objects.get(self._key(rtype, namespace, name))
             return copy_json(obj) if obj is not None else None
 
+    def _selected(self, rtype, namespace, label_requirements, field_requirements):
+        """[((namespace, name), stored object)] of the matching objects of a kind, ordered by namespace and name."""
+        return [
+            (position, obj) for position, obj in sorted(self._by_kind.get(rtype.key, {}).items())
+            if (not namespace or position[0] == namespace)
+            and matches(label_requirements, obj["metadata"].get("labels"))
+            and fields_match(field_requirements, obj)
+        ]
+
     def list(self, rtype, namespace=None, label_requirements=(), field_requirements=()):
         """(items, resourceVersion) of the matching objects, ordered by namespace and name."""
         with self._lock:
-            items = [
-                copy_json(obj)
-                for (key, obj_namespace, _), obj in sorted(self._objects.items(), key=lambda item: item[0][1:])
-                if key == rtype.key
-                and (not namespace or obj_namespace == namespace)
-                and matches(label_requirements, obj["metadata"].get("labels"))
-                and fields_match(field_requirements, obj)
-            ]
+            items = [copy_json(obj) for _, obj in self._selected(rtype, namespace, label_requirements, field_requirements)]
             return items, str(self._rv)
 
     def _encoded(self, key, obj):
@@ -205,15 +211,8 @@ class Store:
     def list_encoded(self, rtype, namespace=None, label_requirements=(), field_requirements=()):
         """Like ``list``, as ([((namespace, name), JSON bytes)], resourceVersion)."""
         with self._lock:
-            items = [
-                ((obj_namespace, name), self._encoded(stored_key, obj))
-                for stored_key, obj in sorted(self._objects.items(), key=lambda item: item[0][1:])
-                for key, obj_namespace, name in (stored_key,)
-                if key == rtype.key
-                and (not namespace or obj_namespace == namespace)
-                and matches(label_requirements, obj["metadata"].get("labels"))
-                and fields_match(field_requirements, obj)
-            ]
+            items = [(position, self._encoded((rtype.key,) + position, obj))
+                     for position, obj in self._selected(rtype, namespace, label_requirements, field_requirements)]
             return items, str(self._rv)
 
     def count(self):
