@@ -1,10 +1,12 @@
 """Shared pytest fixtures: a real ``kubesim serve`` process reached only through real clients,
 and a real Prometheus scraping it."""
 
+import base64
 import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -29,10 +31,10 @@ def kubesim_command():
     return beside_python if os.path.exists(beside_python) else shutil.which("kubesim")
 
 
-def answers(url):
-    """Whether an HTTP GET of ``url`` succeeds now."""
+def answers(url, context=None):
+    """Whether an HTTP GET of ``url`` succeeds now (``context``: the SSLContext for an https URL)."""
     try:
-        with urllib.request.urlopen(url, timeout=2):
+        with urllib.request.urlopen(url, timeout=2, context=context):
             return True
     except OSError:
         return False
@@ -81,7 +83,8 @@ class Simulator(ServerProcess):
         self.time_scale = time_scale
         self.kubeconfig = os.path.join(workdir, "kubeconfig")
         api_port, metrics_port = free_port(), free_port()
-        self.api_url = f"http://127.0.0.1:{api_port}"
+        # With --tls the API (not the metrics endpoint) is served over HTTPS.
+        self.api_url = f"{'https' if '--tls' in extra_args else 'http'}://127.0.0.1:{api_port}"
         self.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         self.env = dict(os.environ, KUBECONFIG=self.kubeconfig, K8S_AUTH_KUBECONFIG=self.kubeconfig)
         command = [
@@ -102,6 +105,14 @@ class Simulator(ServerProcess):
             raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
         return result
 
+    def ssl_context(self):
+        """An SSLContext trusting the simulator's CA (from its kubeconfig), or None when it serves plain HTTP."""
+        if not self.api_url.startswith("https:"):
+            return None
+        with open(self.kubeconfig, encoding="utf-8") as handle:
+            cluster = yaml.safe_load(handle)["clusters"][0]["cluster"]
+        return ssl.create_default_context(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
+
     def metrics(self):
         with urllib.request.urlopen(self.metrics_url, timeout=10) as response:
             return response.read().decode()
@@ -111,7 +122,7 @@ def start_simulator(**options):
     """Start kubesim (see ``Simulator`` for the options) and wait until it serves."""
     simulator = Simulator(**options)
     # kubesim writes its kubeconfig once it serves; /readyz confirms.
-    return simulator.wait_until(lambda: os.path.exists(simulator.kubeconfig) and answers(f"{simulator.api_url}/readyz"))
+    return simulator.wait_until(lambda: os.path.exists(simulator.kubeconfig) and answers(f"{simulator.api_url}/readyz", simulator.ssl_context()))
 
 
 def stopped_at_teardown(start_server):

@@ -19,6 +19,8 @@ LOG = logging.getLogger("kubesim.engine")
 IDLE_WAKE_SECONDS = 1.0
 # A controller that asks to run again "now" without writing must not spin a core.
 MINIMUM_WAIT_SECONDS = 0.005
+# Who the controllers' writes are recorded as in managedFields, unless a controller names itself.
+DEFAULT_FIELD_MANAGER = "kube-controller-manager"
 
 
 class Engine:
@@ -65,7 +67,8 @@ class Engine:
         delays = [paused] if 0 < paused < math.inf else []
         for controller in self._steady if paused else self.controllers:
             try:
-                delay = controller.reconcile()
+                with self.store.writer(getattr(controller, "field_manager", DEFAULT_FIELD_MANAGER)):
+                    delay = controller.reconcile()
             except Exception:  # a controller bug must not take the API server down
                 LOG.exception("controller %s failed", type(controller).__name__)
                 delay = IDLE_WAKE_SECONDS

@@ -9,13 +9,16 @@ is stored, so a rejected write changes nothing and emits nothing.
 """
 
 import collections
+import contextlib
+import json
 import queue
 import random
 import string
 import threading
 import uuid
 
-from . import resources
+from . import managedfields, resources
+from .frozen import FrozenJSON
 from .errors import AlreadyExists, BadRequest, Conflict, Gone, Invalid, NotFound
 from .selectors import fields_match, matches
 
@@ -24,12 +27,15 @@ HISTORY_LENGTH = 20000
 _SERVER_METADATA = ("uid", "creationTimestamp", "namespace", "name", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
 _NOT_SPEC = ("metadata", "status", "kind", "apiVersion")
 # Kinds whose metadata.generation tracks their desired state (what a controller observes).
-_GENERATION_GROUPS = ("apps", "networking.k8s.io", "policy", "route.openshift.io", "consul.hashicorp.com")
+_GENERATION_GROUPS = ("apps", "batch", "autoscaling", "networking.k8s.io", "policy", "apiextensions.k8s.io", "route.openshift.io",
+                      "consul.hashicorp.com")
 
 
 def copy_json(value):
-    """Deep copy for JSON-shaped data; several times faster than copy.deepcopy."""
+    """Deep copy for JSON-shaped data; several times faster than copy.deepcopy. Frozen parts are shared."""
     if isinstance(value, dict):
+        if type(value) is FrozenJSON:
+            return value
         return {k: copy_json(v) for k, v in value.items()}
     if isinstance(value, list):
         return [copy_json(v) for v in value]
@@ -41,7 +47,7 @@ def _spec_of(obj):
 
 
 def _tracks_generation(rtype):
-    return rtype.group in _GENERATION_GROUPS
+    return rtype.group in _GENERATION_GROUPS or rtype.definition is not None
 
 
 class Watch:
@@ -81,12 +87,18 @@ class Store:
         self.clock = clock
         self._lock = threading.RLock()
         self._objects = {}
+        # The same objects by kind: rtype.key -> {(namespace, name): object}, so a list looks at its kind only.
+        self._by_kind = collections.defaultdict(dict)
+        # key -> the stored object as JSON, made on the first read that sends it whole and dropped on its next write.
+        self._encodings = {}
         self._rv = 0
         self._history = collections.deque(maxlen=HISTORY_LENGTH)
         self._watches = []
         self._listeners = []
         # admission(rtype, obj, old, store) -> obj: defaulting and validation; raises ApiError.
         self.admission = lambda rtype, obj, old, store: obj
+        # Per thread: (field manager, operation, subresource label) that the writes made now are recorded under.
+        self._local = threading.local()
 
     # ---------------------------------------------------------------- plumbing
 
@@ -103,6 +115,23 @@ class Store:
         """listener(event_type, rtype, obj) is called after each committed write, under the store lock."""
         self._listeners.append(listener)
 
+    @contextlib.contextmanager
+    def writer(self, manager, operation=managedfields.UPDATE, subresource=None):
+        """Record the writes made inside (on this thread) in managedFields as ``manager``'s (None: not recorded).
+        ``subresource`` labels them when it is not what the store sees (the ``scale`` subresource)."""
+        previous = getattr(self._local, "writer", None)
+        self._local.writer = (manager, operation, subresource)
+        try:
+            yield
+        finally:
+            self._local.writer = previous
+
+    def _record_write(self, rtype, old, new, subresource):
+        manager, operation, label = getattr(self._local, "writer", None) or (None, None, None)
+        # Server-side apply writes its own entries.
+        if manager is not None and operation == managedfields.UPDATE:
+            managedfields.record(old, new, manager, subresource or label, rtype, self.clock.timestamp)
+
     def remove_watch(self, watch):
         with self._lock:
             if watch in self._watches:
@@ -112,10 +141,13 @@ class Store:
         self._rv += 1
         obj["metadata"]["resourceVersion"] = str(self._rv)
         key = self._key(rtype, obj["metadata"].get("namespace"), obj["metadata"]["name"])
+        self._encodings.pop(key, None)
         if event_type == "DELETED":
             self._objects.pop(key, None)
+            self._by_kind[key[0]].pop(key[1:], None)
         else:
             self._objects[key] = obj
+            self._by_kind[key[0]][key[1:]] = obj
         self._history.append((self._rv, event_type, rtype, obj))
         for watch in self._watches:
             if watch.wants(rtype, obj):
@@ -150,17 +182,37 @@ class Store:
             obj = self._objects.get(self._key(rtype, namespace, name))
             return copy_json(obj) if obj is not None else None
 
+    def _selected(self, rtype, namespace, label_requirements, field_requirements):
+        """[((namespace, name), stored object)] of the matching objects of a kind, ordered by namespace and name."""
+        return [
+            (position, obj) for position, obj in sorted(self._by_kind.get(rtype.key, {}).items())
+            if (not namespace or position[0] == namespace)
+            and matches(label_requirements, obj["metadata"].get("labels"))
+            and fields_match(field_requirements, obj)
+        ]
+
     def list(self, rtype, namespace=None, label_requirements=(), field_requirements=()):
         """(items, resourceVersion) of the matching objects, ordered by namespace and name."""
         with self._lock:
-            items = [
-                copy_json(obj)
-                for (key, obj_namespace, _), obj in sorted(self._objects.items(), key=lambda item: item[0][1:])
-                if key == rtype.key
-                and (not namespace or obj_namespace == namespace)
-                and matches(label_requirements, obj["metadata"].get("labels"))
-                and fields_match(field_requirements, obj)
-            ]
+            items = [copy_json(obj) for _, obj in self._selected(rtype, namespace, label_requirements, field_requirements)]
+            return items, str(self._rv)
+
+    def _encoded(self, key, obj):
+        encoded = self._encodings.get(key)
+        if encoded is None:
+            encoded = self._encodings[key] = json.dumps(obj, separators=(",", ":")).encode()
+        return encoded
+
+    def get_encoded(self, rtype, namespace, name):
+        """The object as JSON bytes, for a read that sends it as it is: no copy, and no encoding twice."""
+        with self._lock:
+            return self._encoded(self._key(rtype, namespace, name), self._stored(rtype, namespace, name))
+
+    def list_encoded(self, rtype, namespace=None, label_requirements=(), field_requirements=()):
+        """Like ``list``, as ([((namespace, name), JSON bytes)], resourceVersion)."""
+        with self._lock:
+            items = [(position, self._encoded((rtype.key,) + position, obj))
+                     for position, obj in self._selected(rtype, namespace, label_requirements, field_requirements)]
             return items, str(self._rv)
 
     def count(self):
@@ -185,14 +237,16 @@ class Store:
                 metadata.pop("namespace", None)
             for field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
                 metadata.pop(field, None)
+            # Set before admission, as the real server's BeforeCreate does (a Job's selector is made from its uid).
+            metadata["uid"] = str(uuid.uuid4())
+            metadata["creationTimestamp"] = self.clock.timestamp()
             obj = self.admission(rtype, obj, None, self)
             self._require_namespace(rtype, metadata.get("namespace"))
             if self._key(rtype, metadata.get("namespace"), metadata["name"]) in self._objects:
                 raise AlreadyExists.for_object(rtype, metadata["name"])
-            metadata["uid"] = str(uuid.uuid4())
-            metadata["creationTimestamp"] = self.clock.timestamp()
             if _tracks_generation(rtype):
                 metadata["generation"] = 1
+            self._record_write(rtype, None, obj, None)
             if dry_run:
                 return obj
             return self._commit("ADDED", rtype, obj)
@@ -216,6 +270,7 @@ class Store:
                 new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
             if self._unchanged(old, new):
                 return copy_json(old)
+            self._record_write(rtype, old, new, subresource)
             if dry_run:
                 return new
             if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers") and not self._awaits_kubelet(rtype, new):
@@ -231,6 +286,9 @@ class Store:
                 new_metadata[field] = old["metadata"][field]
             else:
                 new_metadata.pop(field, None)
+        if not new_metadata.get("managedFields") and "managedFields" in old["metadata"]:
+            # An update that leaves managedFields out keeps them, as the real server does.
+            new_metadata["managedFields"] = copy_json(old["metadata"]["managedFields"])
         if subresource == "status":
             status_only = copy_json(old)
             if "status" in new:

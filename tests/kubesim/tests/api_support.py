@@ -49,7 +49,7 @@ def http(simulator, method, path, body=None, content_type="application/json", he
     request = urllib.request.Request(f"{simulator.api_url}{path}", data=data, method=method,
                                      headers={"Content-Type": content_type, **(headers or {})})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10, context=simulator.ssl_context()) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())

@@ -9,9 +9,11 @@ import ipaddress
 import re
 
 from .. import resources
+from ..controllers.meta import random_suffix
 from ..errors import Forbidden, Invalid
 from ..selectors import selector_matches
 from ..store import copy_json
+from . import crds
 from . import routers
 from .field_errors import DUPLICATE, FORBIDDEN, INVALID, invalid, not_supported, quote, required
 
@@ -183,6 +185,11 @@ def default_statefulset(obj, _old, _store):
     strategy = obj["spec"]["updateStrategy"]
     if strategy.get("type") == "RollingUpdate":
         _set_defaults(strategy, {"rollingUpdate": {"partition": 0}})
+    for claim in obj["spec"].get("volumeClaimTemplates") or []:
+        if isinstance(claim, dict):
+            # Each template is a whole PersistentVolumeClaim, defaulted as one.
+            _set_defaults(claim, {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"creationTimestamp": None},
+                                  "spec": {"volumeMode": "Filesystem"}, "status": {"phase": "Pending"}})
     default_template(obj)
 
 
@@ -190,6 +197,8 @@ def default_pod(obj, old, store):
     spec = obj.setdefault("spec", {})
     if old is None:
         _resolve_priority(obj, store)
+        _resolve_service_account(obj, store)
+        _default_toleration_seconds(spec)
     default_pod_spec(spec)
     _set_defaults(spec, {"enableServiceLinks": True, "preemptionPolicy": "PreemptLowerPriority"})
     obj.setdefault("status", {}).setdefault("phase", "Pending")
@@ -230,6 +239,68 @@ def _resolve_priority(obj, store):
                         details={"name": metadata.get("name", ""), "kind": "pods"})
     spec["priority"] = priority_class.get("value", 0)
     spec.setdefault("preemptionPolicy", priority_class.get("preemptionPolicy", "PreemptLowerPriority"))
+
+
+SERVICEACCOUNTS = resources.by_path("", "v1", "serviceaccounts")
+DEFAULT_SERVICE_ACCOUNT = "default"
+TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def _admitted_pod_name(metadata):
+    """The name a real admission error gives a pod: its generateName while the name is still to be generated."""
+    return metadata.get("generateName") or metadata.get("name", "")
+
+
+def _resolve_service_account(obj, store):
+    """The ServiceAccount admission plugin: the pod runs as ``default`` unless it names an account (403 if that
+    does not exist), and gets the projected API token volume mounted into every container, unless the pod or
+    its account opts out. ``default`` is never refused: the service account controller creates it in every
+    namespace, and the real plugin waits for it."""
+    spec, metadata = obj["spec"], obj["metadata"]
+    name = spec.get("serviceAccountName") or spec.get("serviceAccount") or DEFAULT_SERVICE_ACCOUNT
+    spec["serviceAccountName"] = spec["serviceAccount"] = name
+    account = store.find(SERVICEACCOUNTS, metadata.get("namespace"), name)
+    if account is None and name != DEFAULT_SERVICE_ACCOUNT:
+        subject = _admitted_pod_name(metadata)
+        raise Forbidden(f'pods "{subject}" is forbidden: error looking up service account {metadata.get("namespace")}/{name}: '
+                        f'serviceaccount "{name}" not found', details={"name": subject, "kind": "pods"})
+    automount = spec.get("automountServiceAccountToken")
+    if automount is None:
+        automount = (account or {}).get("automountServiceAccountToken", True)
+    if automount:
+        _mount_api_token(spec)
+
+
+def _mount_api_token(spec):
+    volume_name = f"kube-api-access-{random_suffix()}"
+    mount = {"name": volume_name, "readOnly": True, "mountPath": TOKEN_MOUNT_PATH}
+    mounted = False
+    for key in ("initContainers", "containers"):
+        for container in spec.get(key) or []:
+            if isinstance(container, dict) and not any(m.get("mountPath") == TOKEN_MOUNT_PATH for m in container.get("volumeMounts") or []):
+                container.setdefault("volumeMounts", []).append(dict(mount))
+                mounted = True
+    if mounted:
+        spec.setdefault("volumes", []).append({"name": volume_name, "projected": {"defaultMode": 420, "sources": [
+            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+        ]}})
+
+
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+DEFAULT_TOLERATION_SECONDS = 300
+
+
+def _default_toleration_seconds(spec):
+    """The DefaultTolerationSeconds plugin: a pod that does not tolerate its node turning not-ready or
+    unreachable stays there five minutes before the taint manager evicts it."""
+    tolerations = [t for t in spec.get("tolerations") or [] if isinstance(t, dict)]
+    for key in (NOT_READY_TAINT, UNREACHABLE_TAINT):
+        if not any(t.get("key", "") in ("", key) and t.get("effect", "") in ("", "NoExecute") for t in tolerations):
+            spec.setdefault("tolerations", []).append(
+                {"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": DEFAULT_TOLERATION_SECONDS})
 
 
 def default_namespace(obj, _old, _store):
@@ -583,8 +654,20 @@ def _refuse_terminating_namespace(rtype, obj, store):
     )
 
 
+# The status a new object starts with: the zero values its Go type serialises even when empty.
+INITIAL_STATUS = {
+    resources.DEPLOYMENTS.key: {},
+    resources.REPLICASETS.key: {"replicas": 0},
+    resources.STATEFULSETS.key: {"replicas": 0, "availableReplicas": 0},
+    resources.PDBS.key: {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0},
+    resources.INGRESSES.key: {"loadBalancer": {}},
+}
+
+
 def admit(rtype, obj, old, store):
     """Default and validate ``obj`` (``old`` is the stored object on update, else None)."""
+    if old is None and rtype.key in INITIAL_STATUS:
+        obj["status"] = _set_defaults(obj["status"] if isinstance(obj.get("status"), dict) else {}, INITIAL_STATUS[rtype.key])
     if old is None and rtype.namespaced:
         _refuse_terminating_namespace(rtype, obj, store)
     defaulter = DEFAULTERS.get(rtype.key)
@@ -597,6 +680,23 @@ def admit(rtype, obj, old, store):
     validator = VALIDATORS.get(rtype.key)
     if validator:
         errors += validator(obj, old)
+    if rtype.definition is not None:
+        if old is None:
+            crds.refuse_while_terminating(store, rtype, (obj.get("metadata") or {}).get("name", ""))
+        errors += crds.admit_custom(rtype, obj)
     if errors:
         raise Invalid(rtype, rtype.kind, (obj.get("metadata") or {}).get("name", ""), errors)
     return obj
+
+
+# ---------------------------------------------------------------- kinds whose rules live in modules of their own
+
+# Imported last, since they build on the rules above.
+from . import admission_network, admission_storage, admission_workloads  # noqa: E402  pylint: disable=wrong-import-position,cyclic-import
+
+for _kinds in (admission_workloads, admission_network, admission_storage):
+    DEFAULTERS.update(_kinds.DEFAULTERS)
+    VALIDATORS.update(_kinds.VALIDATORS)
+    INITIAL_STATUS.update(_kinds.INITIAL_STATUS)
+DEFAULTERS[resources.CRDS.key] = crds.default_crd
+VALIDATORS[resources.CRDS.key] = crds.validate_crd

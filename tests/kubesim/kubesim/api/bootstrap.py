@@ -1,10 +1,13 @@
 """The objects a real API server creates for itself at start-up: the system namespaces, the
-``kubernetes`` Service in ``default`` and the two system PriorityClasses."""
+``kubernetes`` Service in ``default`` and the two system PriorityClasses; and the default
+StorageClass ``standard`` a cluster's storage add-on installs."""
 
 from .. import resources
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 KUBERNETES_SERVICE_IP = "10.96.0.1"
+DEFAULT_STORAGE_CLASS = "standard"
+PROVISIONER = "kubesim.cxpe.io/hostpath"
 _PRIORITY_CLASSES = resources.by_path("scheduling.k8s.io", "v1", "priorityclasses")
 _SYSTEM_PRIORITY_CLASSES = (
     ("system-cluster-critical", 2000000000, "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary."),
@@ -25,10 +28,18 @@ def _priority_class(name, value, description):
             "description": description, "preemptionPolicy": "PreemptLowerPriority"}
 
 
+def _default_storage_class():
+    """The cluster's default StorageClass, as a storage add-on installs it: dynamic provisioning of host paths."""
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": DEFAULT_STORAGE_CLASS, "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "provisioner": PROVISIONER, "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"}
+
+
 def bootstrap(store):
     """Create whichever of these objects are missing (a seed may already have made some)."""
     wanted = [(resources.NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}) for name in SYSTEM_NAMESPACES]
     wanted.append((resources.SERVICES, _kubernetes_service()))
+    wanted.append((resources.STORAGECLASSES, _default_storage_class()))
     wanted += [(_PRIORITY_CLASSES, _priority_class(*entry)) for entry in _SYSTEM_PRIORITY_CLASSES]
     for rtype, obj in wanted:
         if store.find(rtype, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is None:

@@ -73,6 +73,20 @@ _SPECS = {
     resources.REPLICASETS.key: _struct(_WORKLOAD, **_WORKLOAD_CHILDREN),
     resources.STATEFULSETS.key: _struct(f"{_WORKLOAD} volumeClaimTemplates serviceName podManagementPolicy updateStrategy "
                                         "persistentVolumeClaimRetentionPolicy ordinals", **_WORKLOAD_CHILDREN),
+    resources.DAEMONSETS.key: _struct("selector template minReadySeconds updateStrategy revisionHistoryLimit", **_WORKLOAD_CHILDREN),
+    resources.JOBS.key: _struct("parallelism completions activeDeadlineSeconds podFailurePolicy successPolicy backoffLimit backoffLimitPerIndex "
+                                "maxFailedIndexes selector manualSelector template ttlSecondsAfterFinished completionMode suspend "
+                                "podReplacementPolicy managedBy", **_WORKLOAD_CHILDREN),
+    resources.CRONJOBS.key: _struct("schedule timeZone startingDeadlineSeconds concurrencyPolicy suspend jobTemplate successfulJobsHistoryLimit "
+                                    "failedJobsHistoryLimit", jobTemplate=_struct("metadata spec", metadata=_METADATA)),
+    resources.NETWORKPOLICIES.key: _struct("podSelector ingress egress policyTypes", podSelector=_LABEL_SELECTOR),
+    resources.PVCS.key: _struct("accessModes selector resources volumeName storageClassName volumeMode dataSource dataSourceRef "
+                                "volumeAttributesClassName", selector=_LABEL_SELECTOR, accessModes=ListOf(str)),
+    resources.PVS.key: _struct("capacity accessModes claimRef persistentVolumeReclaimPolicy storageClassName mountOptions volumeMode nodeAffinity "
+                               "volumeAttributesClassName hostPath local nfs csi iscsi fc awsElasticBlockStore gcePersistentDisk azureDisk azureFile "
+                               "cephfs rbd cinder glusterfs flexVolume vsphereVolume portworxVolume photonPersistentDisk quobyte scaleIO storageos "
+                               "flocker", accessModes=ListOf(str)),
+    resources.HPAS.key: _struct("scaleTargetRef minReplicas maxReplicas metrics behavior", scaleTargetRef=_struct("kind name apiVersion")),
     resources.PODS.key: _POD_SPEC,
     resources.SERVICES.key: _SERVICE_SPEC,
     resources.PDBS.key: _struct("minAvailable maxUnavailable selector unhealthyPodEvictionPolicy", selector=_LABEL_SELECTOR),
@@ -84,12 +98,37 @@ _TOP_LEVEL = {
     resources.by_path("", "v1", "secrets").key: _struct("data stringData type immutable", data=STRING_MAP, stringData=STRING_MAP),
     resources.by_path("", "v1", "serviceaccounts").key: _struct("secrets imagePullSecrets automountServiceAccountToken"),
     resources.by_path("scheduling.k8s.io", "v1", "priorityclasses").key: _struct("value globalDefault description preemptionPolicy"),
+    resources.STORAGECLASSES.key: _struct("provisioner parameters reclaimPolicy mountOptions allowVolumeExpansion volumeBindingMode "
+                                          "allowedTopologies", parameters=STRING_MAP),
 }
 _ALWAYS = frozenset({"apiVersion", "kind", "metadata"})
 
 
+METADATA = _METADATA
+
+
+def schema_structure(schema, root=False):
+    """The shape an OpenAPI v3 schema (a CustomResourceDefinition's) gives a value, for the unknown-field
+    checks; None where any field goes (preserved unknown fields, maps, scalars)."""
+    if schema.get("x-kubernetes-preserve-unknown-fields") or schema.get("x-kubernetes-embedded-resource"):
+        return None
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        item = schema_structure(schema["items"])
+        return ListOf(item) if item is not None else None
+    if schema.get("type") != "object" or schema.get("additionalProperties") not in (None, False):
+        return None
+    properties = schema.get("properties") or {}
+    children = {name: shape for name, child in properties.items() if (shape := schema_structure(child)) is not None}
+    if not root:
+        return Struct(frozenset(properties), children)
+    return Struct(frozenset(properties) | _ALWAYS, dict(children, metadata=_METADATA))
+
+
 def structure_of(rtype):
     """The structure of a whole object of this kind; only its metadata is known for kinds without one here."""
+    if rtype.definition is not None:
+        schema = ((rtype.definition.get("schema") or {}).get("openAPIV3Schema")) or {}
+        return schema_structure(schema, root=True)
     if rtype.key in _SPECS:
         return Struct(_ALWAYS | {"spec", "status"}, {"metadata": _METADATA, "spec": _SPECS[rtype.key]})
     if rtype.key in _TOP_LEVEL:

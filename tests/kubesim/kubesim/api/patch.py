@@ -59,6 +59,13 @@ _SCHEMAS = {
     resources.DEPLOYMENTS.key: _WORKLOAD,
     resources.REPLICASETS.key: _WORKLOAD,
     resources.STATEFULSETS.key: _WORKLOAD,
+    resources.DAEMONSETS.key: _WORKLOAD,
+    resources.JOBS.key: _WORKLOAD,
+    resources.CRONJOBS.key: {"metadata": _OBJECT_META, "spec": {"jobTemplate": {"metadata": _OBJECT_META, "spec": {"template": _POD_TEMPLATE}}},
+                             "status": {"active": MergeList("uid")}},
+    resources.HPAS.key: _WITH_CONDITIONS,
+    resources.PVCS.key: _WITH_CONDITIONS,
+    resources.CRDS.key: _WITH_CONDITIONS,
     resources.SERVICES.key: {"metadata": _OBJECT_META, "spec": {"ports": MergeList("port")}, "status": {"conditions": _CONDITIONS}},
     resources.NODES.key: {"metadata": _OBJECT_META, "status": {"conditions": _CONDITIONS, "addresses": MergeList("type")}},
     resources.NAMESPACES.key: _WITH_CONDITIONS,
@@ -70,7 +77,7 @@ SCALE_SCHEMA = _PLAIN
 
 def schema_for(rtype):
     """The strategic-merge metadata of a kind, or None for custom resources (which have none)."""
-    if rtype.group in _CUSTOM_GROUPS:
+    if rtype.group in _CUSTOM_GROUPS or rtype.definition is not None:
         return None
     return _SCHEMAS.get(rtype.key, _PLAIN)
 

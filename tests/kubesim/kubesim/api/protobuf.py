@@ -117,6 +117,27 @@ MESSAGES = {
     "PodDisruptionBudgetSpec": {1: _field("minAvailable", "intstr"), 2: _field("selector", "LabelSelector"),
                                 3: _field("maxUnavailable", "intstr"), 4: _pointer("unhealthyPodEvictionPolicy", "string")},
     "Eviction": {**_OBJECT, 2: _field("deleteOptions", "DeleteOptions")},
+    # autoscaling/v1
+    "HorizontalPodAutoscaler": {**_OBJECT, 2: _field("spec", "HorizontalPodAutoscalerSpec")},
+    "HorizontalPodAutoscalerSpec": {1: _field("scaleTargetRef", "CrossVersionObjectReference"), 2: _pointer("minReplicas", "int"),
+                                    3: _field("maxReplicas", "int"), 4: _pointer("targetCPUUtilizationPercentage", "int")},
+    "CrossVersionObjectReference": {1: _field("kind", "string"), 2: _field("name", "string"), 3: _field("apiVersion", "string")},
+    # batch/v1
+    "Job": {**_OBJECT, 2: _field("spec", "JobSpec")},
+    "JobSpec": {
+        1: _pointer("parallelism", "int"), 2: _pointer("completions", "int"), 3: _pointer("activeDeadlineSeconds", "int"),
+        4: _field("selector", "LabelSelector"), 5: _pointer("manualSelector", "bool"), 6: _field("template", "PodTemplateSpec"),
+        7: _pointer("backoffLimit", "int"), 8: _pointer("ttlSecondsAfterFinished", "int"), 9: _pointer("completionMode", "string"),
+        10: _pointer("suspend", "bool"), 12: _pointer("backoffLimitPerIndex", "int"), 13: _pointer("maxFailedIndexes", "int"),
+        14: _pointer("podReplacementPolicy", "string"), 15: _pointer("managedBy", "string"),
+    },
+    "CronJob": {**_OBJECT, 2: _field("spec", "CronJobSpec")},
+    "CronJobSpec": {
+        1: _field("schedule", "string"), 2: _pointer("startingDeadlineSeconds", "int"), 3: _field("concurrencyPolicy", "string"),
+        4: _pointer("suspend", "bool"), 5: _field("jobTemplate", "JobTemplateSpec"), 6: _pointer("successfulJobsHistoryLimit", "int"),
+        7: _pointer("failedJobsHistoryLimit", "int"), 8: _pointer("timeZone", "string"),
+    },
+    "JobTemplateSpec": {**_OBJECT, 2: _field("spec", "JobSpec")},
     "PriorityClass": {**_OBJECT, 2: _pointer("value", "int"), 3: _field("globalDefault", "bool"), 4: _field("description", "string"),
                       5: _pointer("preemptionPolicy", "string")},
 }
@@ -127,6 +148,7 @@ KINDS = {
     ("policy/v1", "PodDisruptionBudget"): "PodDisruptionBudget", ("policy/v1", "Eviction"): "Eviction",
     ("scheduling.k8s.io/v1", "PriorityClass"): "PriorityClass", ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions",
     ("v1", "DeleteOptions"): "DeleteOptions", ("networking.k8s.io/v1", "Ingress"): "Ingress",
+    ("batch/v1", "Job"): "Job", ("batch/v1", "CronJob"): "CronJob", ("autoscaling/v1", "HorizontalPodAutoscaler"): "HorizontalPodAutoscaler",
 }
 
 

@@ -8,18 +8,20 @@ and may be failed by a fault rule before its handler runs.
 
 import base64
 import binascii
+import dataclasses
 import json
 import threading
 from dataclasses import dataclass, field
 
 import yaml
 
-from .. import resources
+from .. import managedfields, resources
 from ..errors import ApiError, BadRequest, Conflict, Invalid, MethodNotAllowed, NotFound, TooManyRequests, UnsupportedMediaType
 from ..selectors import parse_field_selector, parse_label_selector, selector_matches
 from ..store import copy_json
-from . import discovery, disruption, faults, fields, metrics, patch, protobuf, tables
+from . import crds, discovery, disruption, faults, fields, metrics, patch, protobuf, tables
 from .admin import PREFIX as ADMIN_PREFIX, Admin
+from .conversion import conversion_for
 from .routing import not_found, resolve
 
 JSON = "application/json"
@@ -191,33 +193,46 @@ def _position(obj):
     return [obj["metadata"].get("namespace") or "", obj["metadata"]["name"]]
 
 
-def _page(items, resource_version, request):
+def _page(items, resource_version, request, position=_position):
     """One page of a list (limit/continue) and the list metadata that goes with it."""
     token = request.param("continue")
     if token:
         start = _continue_start(token)
-        items = [item for item in items if tuple(_position(item)) > start]
+        items = [item for item in items if tuple(position(item)) > start]
     metadata = {"resourceVersion": resource_version}
     try:
         limit = int(request.param("limit") or 0)
     except ValueError as exc:
         raise BadRequest(f"invalid limit: {request.param('limit')}") from exc
     if limit > 0 and len(items) > limit:
-        metadata["continue"] = _continue_token(resource_version, _position(items[limit - 1]))
+        metadata["continue"] = _continue_token(resource_version, position(items[limit - 1]))
         metadata["remainingItemCount"] = len(items) - limit
         items = items[:limit]
     return items, metadata
 
 
+def _at(obj, path, default=None):
+    """The value at a dotted path (``spec.replicas``), or ``default``."""
+    for part in path.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+        if obj is None:
+            return default
+    return obj
+
+
 def _scale_view(rtype, obj):
-    """The autoscaling/v1 Scale of a scalable object."""
-    selector = (obj.get("spec") or {}).get("selector") or {}
-    labels = ",".join(f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items())
+    """The autoscaling/v1 Scale of a scalable object; a custom resource's scale subresource names its paths."""
+    spec_path, status_path, selector_path = rtype.scale_paths
+    if selector_path:
+        labels = _at(obj, selector_path, "")
+    else:
+        selector = (obj.get("spec") or {}).get("selector") or {}
+        labels = ",".join(f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items())
     metadata = {k: obj["metadata"][k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in obj["metadata"]}
     return {
         "kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": metadata,
-        "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
-        "status": {"replicas": (obj.get("status") or {}).get("replicas", 0), "selector": labels},
+        "spec": {"replicas": _at(obj, spec_path, 0)},
+        "status": {"replicas": _at(obj, status_path, 0), "selector": labels},
     }
 
 
@@ -314,6 +329,18 @@ class Api:
         return Response(200, document)
 
     def _resource(self, request, target):
+        """Serve a resource request, its writes recorded in managedFields as the request's field manager's."""
+        if request.method == "GET":
+            return self._serve_resource(request, target)
+        manager = request.param("fieldManager") or managedfields.manager_from_user_agent(request.headers.get("user-agent", ""))
+        operation = managedfields.APPLY if request.method == "PATCH" and request.content_type == patch.APPLY_PATCH else managedfields.UPDATE
+        with self.store.writer(manager, operation, "scale" if target.subresource == "scale" else None):
+            return self._serve_resource(request, target)
+
+    def _serve_resource(self, request, target):
+        converted = conversion_for(target.rtype)
+        if converted is not None:
+            return self._serve_converted(request, target, converted)
         if target.subresource == "eviction":
             return self._require_method(request, target, {"POST": self._evict})
         if target.subresource == "scale":
@@ -326,6 +353,30 @@ class Api:
             handlers = {"GET": self._watch_one if target.legacy_watch or request.flag("watch") else self._get,
                         "PUT": self._update, "PATCH": self._patch, "DELETE": self._delete}
         return self._require_method(request, target, handlers)
+
+    def _serve_converted(self, request, target, converted):
+        """A request to a version served by conversion: its body goes to the stored version, the answer comes back."""
+        stored = dataclasses.replace(target, rtype=converted.stored)
+        if request.method == "PATCH" and request.content_type != patch.APPLY_PATCH:
+            schema = patch.schema_for(converted.stored)
+
+            def patched(current):
+                return converted.to_stored(patch.apply(request.content_type, request.body, converted.to_served(current), schema))
+
+            return Response(200, converted.to_served(self._write_patched(request, stored, patched, target.subresource)))
+        if request.method in ("POST", "PUT", "PATCH") and request.body.strip():
+            document = patch.decode_apply_configuration(request.body) if request.method == "PATCH" else _decode_body(request)
+            _check_kind(document, target.rtype)
+            document.update(apiVersion=converted.served.api_version, kind=converted.served.kind)
+            body = json.dumps(converted.to_stored(document)).encode()
+            headers = dict(request.headers) if request.method == "PATCH" else dict(request.headers, **{"content-type": JSON})
+            request = dataclasses.replace(request, body=body, headers=headers)
+        response = self._serve_resource(request, stored)
+        if isinstance(response, WatchStream):
+            render = response.render
+            response.render = lambda event_type, obj: render(event_type, converted.render(obj) if event_type != "ERROR" else obj)
+            return response
+        return Response(response.code, converted.render(response.body), response.content_type)
 
     @staticmethod
     def _require_method(request, target, handlers):
@@ -349,17 +400,25 @@ class Api:
         return obj
 
     def _get(self, request, target):
+        if not wants_table(request):
+            return Response(200, self.store.get_encoded(target.rtype, target.namespace, target.name))
         obj = self.store.get(target.rtype, target.namespace, target.name)
         return Response(200, self._render(request, target, obj))
 
     def _list_or_watch(self, request, target):
         if target.legacy_watch or request.flag("watch"):
             return self._watch(request, target)
-        items, resource_version = self.store.list(target.rtype, target.namespace, _label_requirements(request), _field_requirements(request))
-        items, metadata = _page(items, resource_version, request)
+        selection = (target.rtype, target.namespace, _label_requirements(request), _field_requirements(request))
         if wants_table(request):
+            items, resource_version = self.store.list(*selection)
+            items, metadata = _page(items, resource_version, request)
             return Response(200, self._table(request, target, items, metadata))
-        return Response(200, {"kind": target.rtype.list_kind, "apiVersion": target.rtype.api_version, "metadata": metadata, "items": items})
+        # The items go out as the store encoded them; only the list's envelope is encoded here.
+        encoded, resource_version = self.store.list_encoded(*selection)
+        encoded, metadata = _page(encoded, resource_version, request, position=lambda entry: list(entry[0]))
+        envelope = json.dumps({"kind": target.rtype.list_kind, "apiVersion": target.rtype.api_version, "metadata": metadata},
+                              separators=(",", ":")).encode()
+        return Response(200, envelope[:-1] + b',"items":[' + b",".join(data for _, data in encoded) + b"]}")
 
     # ---------------------------------------------------------------- watch
 
@@ -495,7 +554,11 @@ class Api:
     def _scaled_write(self, request, target, new_scale):
         def with_replicas(current):
             scale = new_scale(_scale_view(target.rtype, current))
-            current["spec"]["replicas"] = _scale_replicas(scale)
+            *parents, leaf = target.rtype.scale_paths[0].split(".")
+            holder = current
+            for part in parents:
+                holder = holder.setdefault(part, {})
+            holder[leaf] = _scale_replicas(scale)
             rv = (scale.get("metadata") or {}).get("resourceVersion")
             if rv:
                 current["metadata"]["resourceVersion"] = rv
@@ -530,6 +593,11 @@ class Api:
     def _delete_one(self, target, name, options):
         """Delete and say what a real server answers: the object while it lingers (graceful deletion,
         finalizers) or for pods, else a Success Status."""
+        if target.rtype.key == resources.CRDS.key and not options.get("dry_run"):
+            # A CRD stays, Terminating, until the controller has removed its custom resources.
+            now = self.store.clock.timestamp()
+            self.store.mutate(target.rtype, None, name, lambda crd: crds.start_deletion(crd, now), subresource="status")
+            self.store.mutate(target.rtype, None, name, lambda crd: crds.start_deletion(crd, now))
         result = self.store.delete(target.rtype, target.namespace, name, **options)
         gone = self.store.find(target.rtype, target.namespace, name) is None
         if gone and target.rtype.key != resources.PODS.key:

@@ -11,6 +11,7 @@ import logging
 import math
 import select
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -43,6 +44,8 @@ class _Server(ThreadingHTTPServer):
 
 
 def _encode(body):
+    if isinstance(body, bytes):
+        return body
     if isinstance(body, str):
         return body.encode("utf-8")
     return json.dumps(body, separators=(",", ":")).encode("utf-8")
@@ -56,9 +59,24 @@ def _client_gone(connection):
     """True when the peer closed its end (readable with nothing to read)."""
     try:
         readable, _, _ = select.select([connection], [], [], 0)
+        if readable and isinstance(connection, ssl.SSLSocket):
+            return _tls_peer_closed(connection)
         return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
     except OSError:
         return True
+
+
+def _tls_peer_closed(connection):
+    """TLS cannot peek: read without blocking instead. A watching client sends nothing, so what arrives
+    is its close (close_notify or end of stream), or only part of a TLS record."""
+    timeout = connection.gettimeout()
+    connection.setblocking(False)
+    try:
+        return connection.recv(1) == b""
+    except ssl.SSLWantReadError:
+        return False
+    finally:
+        connection.settimeout(timeout)
 
 
 class _Handler(BaseHTTPRequestHandler):

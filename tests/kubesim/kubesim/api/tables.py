@@ -7,6 +7,7 @@ computed by the server, as a real one does, against the simulated clock.
 
 from .. import resources
 from ..clock import Clock
+from . import crds
 
 TABLE_API_VERSION = "meta.k8s.io/v1"
 
@@ -173,6 +174,79 @@ def _event_source(event):
     return f"{component}, {instance}" if instance else component
 
 
+_ACCESS_MODE_SHORT = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
+
+
+def _access_modes(modes):
+    return ",".join(_ACCESS_MODE_SHORT.get(mode, mode) for mode in modes or [])
+
+
+def _hpa_target(spec, status):
+    """One metric of the TARGETS column, ``cpu: <unknown>/80%`` style."""
+    kind = spec.get("type")
+    key = {"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods", "Object": "object", "External": "external"}.get(kind)
+    if key is None:
+        return "<unknown type>"
+    source, current = spec.get(key) or {}, (status or {}).get(key) or {}
+    target = source.get("target") or {}
+    if kind in ("Resource", "ContainerResource"):
+        name = source.get("name", "")
+        if target.get("averageValue") is not None:
+            return f"{name}: {(current.get('current') or {}).get('averageValue', '<unknown>')}/{target['averageValue']}"
+        shown = (current.get("current") or {}).get("averageUtilization")
+        goal = f"{target['averageUtilization']}%" if target.get("averageUtilization") is not None else "<auto>"
+        return f"{name}: {'<unknown>' if shown is None else f'{shown}%'}/{goal}"
+    averaged = target.get("averageValue") is not None
+    wanted = target.get("averageValue") if averaged else target.get("value")
+    value = (current.get("current") or {}).get("averageValue" if averaged else "value") or "<unknown>"
+    return f"{value}/{wanted}" + (" (avg)" if averaged and kind != "Pods" else "")
+
+
+def hpa_targets(hpa):
+    metrics, statuses = _spec(hpa).get("metrics") or [], _status(hpa).get("currentMetrics") or []
+    shown = [_hpa_target(metric, statuses[index] if index < len(statuses) else None) for index, metric in enumerate(metrics)]
+    if not shown:
+        return "<none>"
+    return ", ".join(shown[:2]) + (f" + {len(shown) - 2} more..." if len(shown) > 2 else "")
+
+
+def _has_condition(obj, condition_type):
+    return any(c.get("type") == condition_type and c.get("status") == "True" for c in _status(obj).get("conditions") or [])
+
+
+def job_status(job):
+    """The STATUS column: the Job's terminal condition, else Terminating, Suspended, FailureTarget or Running."""
+    for condition_type, shown in (("Complete", "Complete"), ("Failed", "Failed")):
+        if _has_condition(job, condition_type):
+            return shown
+    if job["metadata"].get("deletionTimestamp"):
+        return "Terminating"
+    for condition_type in ("Suspended", "FailureTarget"):
+        if _has_condition(job, condition_type):
+            return condition_type
+    return "Running"
+
+
+def job_completions(job):
+    succeeded, completions = _status(job).get("succeeded", 0), _spec(job).get("completions")
+    if completions is not None:
+        return f"{succeeded}/{completions}"
+    parallelism = _spec(job).get("parallelism") or 0
+    return f"{succeeded}/1 of {parallelism}" if parallelism > 1 else f"{succeeded}/1"
+
+
+def job_duration(job):
+    started, completed = _status(job).get("startTime"), _status(job).get("completionTime")
+    if not started:
+        return ""
+    end = Clock.parse_timestamp(completed) if completed else time.time()
+    return human_duration(end - Clock.parse_timestamp(started))
+
+
+def _job_template_containers(cronjob):
+    return ((((_spec(cronjob).get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+
+
 # ---------------------------------------------------------------- column tables
 
 # (name, type, priority, cell(obj)); the name column comes first for every kind.
@@ -205,6 +279,65 @@ COLUMNS = {
         _NAME, ("Ready", "string", 0, lambda o: f"{_status(o).get('readyReplicas', 0)}/{_spec(o).get('replicas', 0)}"), _AGE,
         _CONTAINERS, _IMAGES,
     ),
+    resources.DAEMONSETS.key: (
+        _NAME, ("Desired", "integer", 0, lambda o: _status(o).get("desiredNumberScheduled", 0)),
+        ("Current", "integer", 0, lambda o: _status(o).get("currentNumberScheduled", 0)),
+        ("Ready", "integer", 0, lambda o: _status(o).get("numberReady", 0)),
+        ("Up-to-date", "integer", 0, lambda o: _status(o).get("updatedNumberScheduled", 0)),
+        ("Available", "integer", 0, lambda o: _status(o).get("numberAvailable", 0)),
+        ("Node Selector", "string", 0, lambda o: _joined(f"{k}={v}" for k, v in (((_spec(o).get("template") or {}).get("spec") or {})
+                                                                                   .get("nodeSelector") or {}).items())),
+        _AGE, _CONTAINERS, _IMAGES, _SELECTOR,
+    ),
+    resources.JOBS.key: (
+        _NAME, ("Status", "string", 0, job_status), ("Completions", "string", 0, job_completions),
+        ("Duration", "string", 0, job_duration), _AGE, _CONTAINERS, _IMAGES, _SELECTOR,
+    ),
+    resources.CRONJOBS.key: (
+        _NAME, ("Schedule", "string", 0, lambda o: _spec(o).get("schedule", "")),
+        ("Timezone", "string", 0, lambda o: _spec(o).get("timeZone") or "<none>"),
+        ("Suspend", "boolean", 0, lambda o: bool(_spec(o).get("suspend"))),
+        ("Active", "integer", 0, lambda o: len(_status(o).get("active") or [])),
+        ("Last Schedule", "string", 0, lambda o: _since(_status(o).get("lastScheduleTime")) if _status(o).get("lastScheduleTime") else "<none>"),
+        _AGE,
+        ("Containers", "string", 1, lambda o: _joined(c.get("name") for c in _job_template_containers(o))),
+        ("Images", "string", 1, lambda o: _joined(c.get("image") for c in _job_template_containers(o))),
+        ("Selector", "string", 1, lambda o: _selector_text((((_spec(o).get("jobTemplate") or {}).get("spec") or {}).get("selector")))),
+    ),
+    resources.NETWORKPOLICIES.key: (_NAME, ("Pod-Selector", "string", 0, lambda o: _selector_text(_spec(o).get("podSelector"))), _AGE),
+    resources.PVCS.key: (
+        _NAME, ("Status", "string", 0, lambda o: _status(o).get("phase", "")), ("Volume", "string", 0, lambda o: _spec(o).get("volumeName", "")),
+        ("Capacity", "string", 0, lambda o: (_status(o).get("capacity") or {}).get("storage", "")),
+        ("Access Modes", "string", 0, lambda o: _access_modes(_status(o).get("accessModes"))),
+        ("StorageClass", "string", 0, lambda o: _spec(o).get("storageClassName", "")),
+        ("VolumeAttributesClass", "string", 0, lambda o: _spec(o).get("volumeAttributesClassName") or "<unset>"), _AGE,
+        ("VolumeMode", "string", 1, lambda o: _spec(o).get("volumeMode", "")),
+    ),
+    resources.PVS.key: (
+        _NAME, ("Capacity", "string", 0, lambda o: (_spec(o).get("capacity") or {}).get("storage", "")),
+        ("Access Modes", "string", 0, lambda o: _access_modes(_spec(o).get("accessModes"))),
+        ("Reclaim Policy", "string", 0, lambda o: _spec(o).get("persistentVolumeReclaimPolicy", "")),
+        ("Status", "string", 0, lambda o: _status(o).get("phase", "")),
+        ("Claim", "string", 0, lambda o: "/".join(filter(None, ((_spec(o).get("claimRef") or {}).get("namespace"),
+                                                                 (_spec(o).get("claimRef") or {}).get("name"))))),
+        ("StorageClass", "string", 0, lambda o: _spec(o).get("storageClassName", "")),
+        ("VolumeAttributesClass", "string", 0, lambda o: _spec(o).get("volumeAttributesClassName") or "<unset>"),
+        ("Reason", "string", 0, lambda o: _status(o).get("reason", "")), _AGE,
+        ("VolumeMode", "string", 1, lambda o: _spec(o).get("volumeMode", "")),
+    ),
+    resources.STORAGECLASSES.key: (
+        ("Name", "string", 0, lambda o: o["metadata"]["name"] + (" (default)" if (o["metadata"].get("annotations") or {}).get(
+            "storageclass.kubernetes.io/is-default-class") == "true" else "")),
+        ("Provisioner", "string", 0, lambda o: o.get("provisioner", "")), ("ReclaimPolicy", "string", 0, lambda o: o.get("reclaimPolicy", "Delete")),
+        ("VolumeBindingMode", "string", 0, lambda o: o.get("volumeBindingMode", "Immediate")),
+        ("AllowVolumeExpansion", "string", 0, lambda o: "true" if o.get("allowVolumeExpansion") else "false"), _AGE,
+    ),
+    resources.HPAS.key: (
+        _NAME, ("Reference", "string", 0, lambda o: f"{(_spec(o).get('scaleTargetRef') or {}).get('kind', '')}/{(_spec(o).get('scaleTargetRef') or {}).get('name', '')}"),
+        ("Targets", "string", 0, hpa_targets), ("MinPods", "string", 0, lambda o: str(_spec(o)["minReplicas"]) if _spec(o).get("minReplicas") is not None else "<unset>"),
+        ("MaxPods", "integer", 0, lambda o: _spec(o).get("maxReplicas", 0)), ("Replicas", "integer", 0, lambda o: _status(o).get("currentReplicas", 0)), _AGE,
+    ),
+    resources.CRDS.key: (_NAME, ("Created At", "date", 0, lambda o: o["metadata"].get("creationTimestamp", ""))),
     resources.SERVICES.key: (
         _NAME, ("Type", "string", 0, lambda o: _spec(o).get("type", "ClusterIP")),
         ("Cluster-IP", "string", 0, lambda o: _spec(o).get("clusterIP") or "<none>"),
@@ -271,7 +404,7 @@ def _cell(value, now):
 def table(rtype, objects, now, include_object="Metadata", list_metadata=None):
     """A Table of ``objects`` as of ``now`` (epoch seconds); ``include_object`` is the includeObject query
     parameter (None/Metadata/Object)."""
-    columns = COLUMNS.get(rtype.key, _DEFAULT_COLUMNS)
+    columns = crds.printer_columns(rtype, _NAME, _AGE, _since) if rtype.definition is not None else COLUMNS.get(rtype.key, _DEFAULT_COLUMNS)
     rows = []
     for obj in objects:
         row = {"cells": [_cell(column[3](obj), now) for column in columns]}

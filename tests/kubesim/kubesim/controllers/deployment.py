@@ -409,6 +409,7 @@ class DeploymentSync:
     def sync_rollout_status(self, all_rss, new_rs):
         """The status, with the Progressing condition telling whether the rollout moves, finished or timed out."""
         status = rollout.calculate_status(all_rss, new_rs, self.deployment, self.now)
+        rollout.copy_replica_failure(status, new_rs, all_rss)
         if not rollout.has_progress_deadline(self.deployment):
             rollout.remove_condition(status, "Progressing")
         current = find_condition(self.status.get("conditions"), "Progressing")

@@ -144,8 +144,10 @@ class NamespaceController:
                     try_write(self.store.delete, rtype, name, name_of(item))
                 for finalizer in finalizers(item):
                     held[finalizer] = held.get(finalizer, 0) + 1
-            if items:
-                remaining.append((rtype, len(items)))
+            # What went at once (no grace period, no finalizers) is not reported as remaining.
+            lingering = sum(1 for item in items if self.store.find(rtype, name, name_of(item)) is not None)
+            if lingering:
+                remaining.append((rtype, lingering))
         if not remaining:
             def finalize(target):
                 without_finalizer(NAMESPACE_FINALIZER)(target)

@@ -1,12 +1,16 @@
-"""The kubelets of the simulated nodes: pod start-up, readiness, crash loops and graceful termination.
+"""The kubelets of the simulated nodes: image pulls, pod start-up, readiness, crash loops and graceful termination.
 
 The behaviour model lives on the pod (copied from its template):
 
-- ``kubesim.cxpe.io/ready-after: "<simulated seconds>"`` (default 2): the containers run at once
-  and turn Ready that long after they started.
+- ``kubesim.cxpe.io/ready-after: "<simulated seconds>"`` (default 2): the containers turn Ready that
+  long after they started.
 - ``kubesim.cxpe.io/crash-loop: "true"``, or a container image tag ending in ``-crashloop``: the
   container exits as it starts and is restarted with the kubelet's exponential back-off, so the
   pod never turns Ready and its restart count keeps growing.
+
+Before a container starts its image is found on the node or pulled, as the image manager
+(``pulls.py``) decides: the container waits ``ContainerCreating`` (the pod Pending) while its image
+is pulled; an image the registry does not have leaves it in ``ErrImagePull`` / ``ImagePullBackOff``.
 
 The pod is Ready when its containers are and every condition its ``readinessGates`` name is True.
 
@@ -15,28 +19,35 @@ preStop hook (still serving, still Ready), SIGTERM, then the app drains, exits o
 signal; the pod is removed once its containers have stopped, at the latest when the grace period
 (in simulated seconds) has passed.
 
-The kubelet's events go with the status writes that show what they report: Pulled, Created and
-Started for each container that starts (again, for a restart), BackOff when a crashing one waits
-to be restarted, Killing for each running container of a pod being deleted.
+The kubelet's events go with what they report: Pulling (and Failed, BackOff for a failed pull) as
+a pull goes, Pulled, Created and Started for each container that starts (again, for a restart),
+BackOff when a crashing one waits to be restarted, Killing for each running container of a pod
+being deleted.
 """
 
 import hashlib
+from dataclasses import dataclass
 
 from .. import resources
+from ..images import ImageRegistry
 from ..lifecycle import DRAIN
 from ..traffic.behaviour import image_tag, number
+from . import pulls
 from .events import NORMAL, WARNING, container_field_path
-from .meta import annotations, earliest, find_condition, is_deleting, mutate_if_changed, name_of, namespace_of, uid_of
+from .meta import annotations, controller_reference, earliest, find_condition, is_deleting, mutate_if_changed, name_of, namespace_of, uid_of
 from .pods import PodController, is_ready, phase
+from .pulls import backoff
 
 READY_AFTER_ANNOTATION = "kubesim.cxpe.io/ready-after"
 CRASH_LOOP_ANNOTATION = "kubesim.cxpe.io/crash-loop"
+COMPLETE_AFTER_ANNOTATION = "kubesim.cxpe.io/complete-after"
+EXIT_CODE_ANNOTATION = "kubesim.cxpe.io/exit-code"
+DEFAULT_JOB_RUN_SECONDS = 5.0
 CRASH_LOOP_TAG_SUFFIX = "-crashloop"
 DEFAULT_READY_AFTER_SECONDS = 2.0
-# The kubelet's restart back-off: 10s, doubling, at most five minutes (simulated seconds).
-BACKOFF_INITIAL_SECONDS = 10
-BACKOFF_MAX_SECONDS = 300
 _CONDITION_ORDER = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
+# Waiting reasons of a container whose image is not there yet: it has never started.
+_IMAGE_WAITS = (pulls.CREATING, pulls.ERR_IMAGE_PULL, pulls.IMAGE_PULL_BACKOFF, pulls.ERR_IMAGE_NEVER_PULL)
 COMPONENT = "kubelet"
 # How often (real seconds) a draining pod looks again for the traffic model's word that its app has exited.
 DRAIN_RECHECK_SECONDS = 0.05
@@ -51,18 +62,93 @@ def crash_loops(pod, container):
             or image_tag(container.get("image")).endswith(CRASH_LOOP_TAG_SUFFIX))
 
 
-def backoff(restarts):
-    """The back-off (simulated seconds) before restart number ``restarts + 1``."""
-    return min(BACKOFF_INITIAL_SECONDS * 2 ** min(restarts, 16), BACKOFF_MAX_SECONDS)
+def restart_policy(pod):
+    return (pod.get("spec") or {}).get("restartPolicy") or "Always"
 
 
-def restarts_after(elapsed):
-    """(restarts done, simulated seconds until the next) for a container crashing since ``elapsed`` ago."""
-    restarts, next_restart = 0, backoff(0)
-    while next_restart <= elapsed:
-        restarts += 1
-        next_restart += backoff(restarts)
-    return restarts, next_restart - elapsed
+def run_seconds(pod):
+    """How long (simulated) each run of the pod's containers lasts before they exit, or None if they run until
+    stopped. Only containers their restart policy lets finish (Never, OnFailure) do: after the complete-after
+    annotation, by default a few seconds for a Job's pod."""
+    if restart_policy(pod) == "Always":
+        return None
+    seconds = number(annotations(pod).get(COMPLETE_AFTER_ANNOTATION), None)
+    if seconds is None and (controller_reference(pod) or {}).get("kind") == "Job":
+        seconds = DEFAULT_JOB_RUN_SECONDS
+    return None if seconds is None else max(seconds, 0.0)
+
+
+def exit_code(pod):
+    try:
+        return int(annotations(pod).get(EXIT_CODE_ANNOTATION, 0))
+    except ValueError:
+        return 0
+
+
+def restarts_after(elapsed, run=0.0):
+    """(restarts so far, whether a run is going on, simulated seconds until that changes) for a container that
+    started ``elapsed`` ago and exits ``run`` seconds into each run (0: as it starts, a crash loop), restarted
+    each time after the kubelet's back-off."""
+    restarts, start = 0, 0.0
+    while True:
+        if elapsed < start + run:
+            return restarts, True, start + run - elapsed
+        next_start = start + run + backoff(restarts)
+        if elapsed < next_start:
+            return restarts, False, next_start - elapsed
+        restarts, start = restarts + 1, next_start
+
+
+@dataclass(frozen=True)
+class ContainerNow:
+    """What one container of a pod is doing at a moment: waiting for its image (``waiting``), or started
+    ``started_after`` simulated seconds after its pod started; then running, exited for good
+    (``exit_code`` set, not ``crashing``) or waiting to be restarted (``crashing``, after exiting with
+    ``exit_code``), ``restarts`` times restarted so far. ``next_change``: simulated seconds until that
+    changes (None: not by itself)."""
+
+    pull: pulls.Pull
+    waiting: pulls.Waiting | None = None
+    started_after: float = 0.0
+    crashing: bool = False
+    exit_code: int | None = None
+    restarts: int = 0
+    next_change: float | None = None
+
+    @property
+    def running(self):
+        return self.waiting is None and not self.crashing and self.exit_code is None
+
+
+def container_now(pod, container, pull, elapsed):
+    if not pull.starts or elapsed < pull.seconds:
+        waiting = pulls.waiting(pull, elapsed)
+        return ContainerNow(pull, waiting=waiting, next_change=waiting.next_step_in)
+    started = elapsed - pull.seconds
+    if crash_loops(pod, container):
+        restarts, _, until_restart = restarts_after(started)
+        return ContainerNow(pull, started_after=pull.seconds, crashing=True, exit_code=1, restarts=restarts, next_change=until_restart)
+    run = run_seconds(pod)
+    if run is None:
+        return ContainerNow(pull, started_after=pull.seconds)
+    code = exit_code(pod)
+    if code == 0 or restart_policy(pod) == "Never":
+        if started < run:
+            return ContainerNow(pull, started_after=pull.seconds, next_change=run - started)
+        return ContainerNow(pull, started_after=pull.seconds, exit_code=code)
+    restarts, in_run, until = restarts_after(started, run)
+    return ContainerNow(pull, started_after=pull.seconds, crashing=not in_run, exit_code=None if in_run else code, restarts=restarts,
+                        next_change=until)
+
+
+def pod_phase(now_of):
+    """Pending while a container has never started, Succeeded or Failed once every container exited for good, else Running."""
+    states = list(now_of.values())
+    if any(state.waiting is not None for state in states):
+        return "Pending"
+    if states and all(state.exit_code is not None and not state.crashing for state in states):
+        return "Succeeded" if all(state.exit_code == 0 for state in states) else "Failed"
+    return "Running"
 
 
 def _digest(*parts):
@@ -77,23 +163,8 @@ def image_id(image):
     return f"{repository}@sha256:{_digest(image)}"
 
 
-def go_duration(milliseconds):
-    """A millisecond-truncated time.Duration as Go prints it: 512ms, 1s, 1.203s."""
-    if milliseconds < 1000:
-        return f"{milliseconds}ms"
-    return f"{milliseconds / 1000:.3f}".rstrip("0").rstrip(".") + "s"
-
-
-def pull_messages(container):
-    """(reason, message) of the image events before a container is created, as the image manager words them."""
-    image = container.get("image", "")
-    if container.get("imagePullPolicy") != "Always":
-        return [("Pulled", f'Container image "{image}" already present on machine')]
-    # A pull that takes a plausible, stable time for the image and reports a stable size.
-    seed = int(_digest(image)[:8], 16)
-    took = go_duration(200 + seed % 1800)
-    return [("Pulling", f'Pulling image "{image}"'),
-            ("Pulled", f'Successfully pulled image "{image}" in {took} ({took} including waiting). Image size: {20_000_000 + seed % 80_000_000} bytes.')]
+def waits_for_image(container_status):
+    return ((container_status.get("state") or {}).get("waiting") or {}).get("reason") in _IMAGE_WAITS
 
 
 def restart_counts(pod):
@@ -145,9 +216,8 @@ def _pod_ready(pod, containers_ready, conditions):
     return dict(containers_ready, type="Ready", message=", ".join([containers_ready["message"], *gates]))
 
 
-def _running_container(container, pod_uid, current, ready, now):
+def _running_container(container, pod_uid, current, ready, now, restarts):
     started_at = ((current or {}).get("state") or {}).get("running", {}).get("startedAt", now)
-    restarts = (current or {}).get("restartCount", 0)
     return {
         "name": container["name"], "image": container.get("image", ""), "imageID": image_id(container.get("image", "")),
         "containerID": f"containerd://{_digest(pod_uid, container['name'], str(restarts))}",
@@ -156,8 +226,45 @@ def _running_container(container, pod_uid, current, ready, now):
     }
 
 
-def _crashing_container(container, pod, current, restarts, now):
-    if current is not None and current.get("restartCount") == restarts and "waiting" in (current.get("state") or {}):
+def _readiness_conditions(pod, statuses, phase_now, conditions):
+    """The pod conditions the kubelet reports besides PodScheduled: a finished pod's say why it is not Ready."""
+    if phase_now in ("Succeeded", "Failed"):
+        reason = "PodCompleted" if phase_now == "Succeeded" else "PodFailed"
+        return [{"type": "PodReadyToStartContainers", "status": "False"}, {"type": "Initialized", "status": "True", "reason": "PodCompleted"},
+                {"type": "Ready", "status": "False", "reason": reason}, {"type": "ContainersReady", "status": "False", "reason": reason}]
+    unready = [c for c in statuses if not c["ready"]]
+    containers_ready = _not_ready("ContainersReady", unready) if unready else {"type": "ContainersReady", "status": "True"}
+    return [{"type": "PodReadyToStartContainers", "status": "True"}, {"type": "Initialized", "status": "True"},
+            _pod_ready(pod, containers_ready, conditions), containers_ready]
+
+
+def _waiting_container(container, reason):
+    """A container that has not started: its image is being pulled, or cannot be."""
+    waiting = {"reason": reason}
+    message = pulls.waiting_message(reason, container.get("image", ""))
+    if message:
+        waiting["message"] = message
+    return {"name": container["name"], "image": container.get("image", ""), "imageID": "", "ready": False, "started": False,
+            "restartCount": 0, "state": {"waiting": waiting}, "lastState": {}}
+
+
+def _terminated_container(container, pod_uid, current, restarts, code, now):
+    """A container that exited for good (its restart policy keeps it down)."""
+    state = (current or {}).get("state") or {}
+    if "terminated" in state:
+        return current
+    container_id = f"containerd://{_digest(pod_uid, container['name'], str(restarts))}"
+    return {
+        "name": container["name"], "image": container.get("image", ""), "imageID": image_id(container.get("image", "")),
+        "containerID": container_id, "ready": False, "started": False, "restartCount": restarts, "lastState": (current or {}).get("lastState", {}),
+        "state": {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                                 "startedAt": (state.get("running") or {}).get("startedAt", now), "finishedAt": now, "containerID": container_id}},
+    }
+
+
+def _crashing_container(container, pod, current, restarts, now, code=1):
+    current_wait = ((current or {}).get("state") or {}).get("waiting") or {}
+    if current is not None and current.get("restartCount") == restarts and current_wait.get("reason") == "CrashLoopBackOff":
         return current
     uid = uid_of(pod)
     previous_id = f"containerd://{_digest(uid, container['name'], str(max(restarts - 1, 0)))}"
@@ -169,7 +276,7 @@ def _crashing_container(container, pod, current, restarts, now):
             "message": f"back-off {backoff(restarts)}s restarting failed container={container['name']} "
                        f"pod={name_of(pod)}_{namespace_of(pod)}({uid})",
         }},
-        "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": now, "finishedAt": now, "containerID": previous_id}},
+        "lastState": {"terminated": {"exitCode": code, "reason": "Error", "startedAt": now, "finishedAt": now, "containerID": previous_id}},
     }
 
 
@@ -185,9 +292,15 @@ def _completed_init_container(container, pod_uid, start_stamp):
 class Kubelet(PodController):
     """Runs the pods bound to the simulated nodes."""
 
-    def __init__(self, store, clock, ready_times, recorder, terminations):
+    field_manager = COMPONENT
+
+    def __init__(self, store, clock, ready_times, recorder, terminations, images=None):
         super().__init__(store, clock, ready_times, recorder)
         self.terminations = terminations
+        self.images = images or ImageRegistry()
+        self._node_images = {}  # node name -> images pulled there
+        self._pulls = {}  # pod uid -> {container name: Pull}
+        self._pull_steps = {}  # (pod uid, container name) -> the last pull step whose events were recorded
         self._stopping = set()  # uids of deleted pods whose containers were told to stop
         self._started = {}  # pod uid -> (monotonic, wall) when its containers started
         self._next_ip = {}  # node name -> next host number to try in its pod CIDR
@@ -211,6 +324,10 @@ class Kubelet(PodController):
     def _forget(self, live, listed_at):
         for uid in set(self._started) - live:
             del self._started[uid]
+        for uid in set(self._pulls) - live:
+            del self._pulls[uid]
+        for key in [key for key in self._pull_steps if key[0] not in live]:
+            del self._pull_steps[key]
         self._stopping &= live
         self.terminations.forget(live, listed_at)
         self.ready_times.forget(live)
@@ -225,50 +342,67 @@ class Kubelet(PodController):
             self._started[uid] = (self.clock.monotonic_at(wall), wall)
         return self._started[uid]
 
+    def _pull_plans(self, pod, node):
+        """{container name: Pull}, decided once, when the kubelet first runs the pod."""
+        uid = uid_of(pod)
+        if uid not in self._pulls:
+            held = self._node_images.setdefault(name_of(node), set())
+            self._pulls[uid] = {
+                c["name"]: pulls.plan(c, c.get("image", "") in held or self.images.preloaded_on_nodes(c.get("image", "")), self.images)
+                for c in (pod.get("spec") or {}).get("containers") or []
+            }
+        return self._pulls[uid]
+
     def _run(self, pod, node, pods):
         """Bring the pod's status to what its containers are doing now; returns when to look again."""
         started_mono, started_wall = self._start_time(pod)
         elapsed = self.clock.simulated_seconds(self.clock.monotonic() - started_mono)
+        plans = self._pull_plans(pod, node)
         containers = (pod.get("spec") or {}).get("containers") or []
-        crashing = [c for c in containers if crash_loops(pod, c)]
-        restarts, until_restart = restarts_after(elapsed)
-        ready = not crashing and elapsed >= ready_after(pod)
+        now_of = {c["name"]: container_now(pod, c, plans[c["name"]], elapsed) for c in containers}
+        running = all(n.running for n in now_of.values())
+        ready_at = max((n.started_after for n in now_of.values()), default=0.0) + ready_after(pod)
+        ready = running and elapsed >= ready_at
         pod_ip = (pod.get("status") or {}).get("podIP") or self._allocate_ip(node, pods)
         now = self.clock.timestamp()
 
         def change(target):
-            self._running_status(target, node, pod_ip, ready, restarts if crashing else 0, self.clock.timestamp(started_wall), now)
+            self._running_status(target, node, pod_ip, now_of, ready, self.clock.timestamp(started_wall), now)
 
+        self._record_pull_steps(pod, containers, now_of, name_of(node))
         updated = mutate_if_changed(self.store, resources.PODS, pod, change, subresource="status")
         if updated is not None:
-            self._record_starts(pod, updated, name_of(node))
+            self._record_starts(pod, updated, name_of(node), plans)
             if is_ready(updated):
                 self.ready_times.mark_ready(updated)
-        if crashing:
-            return self.clock.real_seconds(until_restart)
-        if not ready:
-            return self.clock.real_seconds(ready_after(pod) - elapsed)
-        return None
+            else:
+                self.ready_times.mark_not_ready(updated)
+        held = self._node_images.setdefault(name_of(node), set())
+        held.update(c.get("image", "") for c in containers if now_of[c["name"]].waiting is None)
+        delays = [n.next_change for n in now_of.values()] + ([ready_at - elapsed] if running and not ready else [])
+        return earliest(self.clock.real_seconds(delay) for delay in delays if delay is not None)
 
-    def _running_status(self, pod, node, pod_ip, ready, restarts, start_stamp, now):
+    def _running_status(self, pod, node, pod_ip, now_of, ready, start_stamp, now):
         status = pod.setdefault("status", {})
         spec = pod.get("spec") or {}
         current = {c["name"]: c for c in status.get("containerStatuses") or []}
         statuses = []
         for container in spec.get("containers") or []:
-            if crash_loops(pod, container):
-                statuses.append(_crashing_container(container, pod, current.get(container["name"]), restarts, now))
+            state, previous = now_of[container["name"]], current.get(container["name"])
+            if state.waiting is not None:
+                statuses.append(_waiting_container(container, state.waiting.reason))
+            elif state.crashing:
+                statuses.append(_crashing_container(container, pod, previous, state.restarts, now, state.exit_code))
+            elif state.exit_code is not None:
+                statuses.append(_terminated_container(container, uid_of(pod), previous, state.restarts, state.exit_code, now))
             else:
-                statuses.append(_running_container(container, uid_of(pod), current.get(container["name"]), ready, now))
-        unready = [c for c in statuses if not c["ready"]]
-        containers_ready = _not_ready("ContainersReady", unready) if unready else {"type": "ContainersReady", "status": "True"}
-        pod_ready = _pod_ready(pod, containers_ready, status.get("conditions"))
+                statuses.append(_running_container(container, uid_of(pod), previous, ready, now, state.restarts))
+        phase_now = pod_phase(now_of)
         scheduled = find_condition(status.get("conditions"), "PodScheduled") or {"type": "PodScheduled", "status": "True"}
-        desired = [{"type": "PodReadyToStartContainers", "status": "True"}, {"type": "Initialized", "status": "True"},
-                   pod_ready, containers_ready, {k: v for k, v in scheduled.items() if k not in ("lastProbeTime", "lastTransitionTime")}]
+        desired = _readiness_conditions(pod, statuses, phase_now, status.get("conditions")) + [{k: v for k, v in scheduled.items() if k not in ("lastProbeTime", "lastTransitionTime")}]
         host_ip = next((a["address"] for a in (node.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"), "")
         status.update(
-            phase="Running", conditions=_merge_conditions(status.get("conditions"), desired, now),
+            phase=phase_now, conditions=_merge_conditions(status.get("conditions"), desired, now),
             hostIP=host_ip, hostIPs=[{"ip": host_ip}], podIP=pod_ip, podIPs=[{"ip": pod_ip}],
             startTime=status.get("startTime") or start_stamp,
             containerStatuses=sorted(statuses, key=lambda c: c["name"]),
@@ -276,22 +410,48 @@ class Kubelet(PodController):
         if spec.get("initContainers"):
             status["initContainerStatuses"] = [_completed_init_container(c, uid_of(pod), start_stamp) for c in spec["initContainers"]]
 
-    def _record_starts(self, before, after, host):
-        """The events of the containers this status write started: all of them when the pod starts,
-        the crashed ones whose restart count went up later on."""
+    def _record_pull_steps(self, pod, containers, now_of, host):
+        """The image manager's events for each step a pull has reached since the last pass (Pulling, a
+        failure, a back-off); a pull that already finished gets its Pulling before its Pulled."""
+        for container in containers:
+            container_state = now_of[container["name"]]
+            key = (uid_of(pod), container["name"])
+            if container_state.waiting is not None:
+                reached = container_state.waiting.step
+            elif container_state.pull.outcome == pulls.PULLED:
+                reached = 0
+            else:
+                continue
+            last = self._pull_steps.get(key, -1)
+            if reached <= last:
+                continue
+            self._pull_steps[key] = reached
+            for step in range(last + 1, reached + 1):
+                for event_type, reason, message in pulls.step_events(container_state.pull, container.get("image", ""), step):
+                    self.recorder.record(pod, event_type, reason, message, COMPONENT, field_path=container_field_path(container["name"]), host=host)
+
+    def _record_starts(self, before, after, host, plans):
+        """The events of the containers this status write started: the init containers and each container
+        when it first runs, the crashed ones whose restart count went up later on."""
         spec = before.get("spec") or {}
-        first_start = phase(before) != "Running"
-        restarts_before, restarts_after_write = restart_counts(before), restart_counts(after)
-        started = [(c, True) for c in spec.get("initContainers") or []] if first_start else []
-        started += [(c, False) for c in spec.get("containers") or []
-                    if first_start or restarts_after_write.get(c["name"], 0) > restarts_before.get(c["name"], 0)]
-        for container, init in started:
+        before_statuses = {c["name"]: c for c in (before.get("status") or {}).get("containerStatuses") or []}
+        after_statuses = {c["name"]: c for c in (after.get("status") or {}).get("containerStatuses") or []}
+        started = [(c, True, pulls.Pull(pulls.PRESENT), True) for c in spec.get("initContainers") or []] if not before_statuses else []
+        for container in spec.get("containers") or []:
+            now_status, was = after_statuses.get(container["name"]), before_statuses.get(container["name"])
+            if now_status is None or waits_for_image(now_status):
+                continue
+            first = was is None or waits_for_image(was)
+            if first or now_status.get("restartCount", 0) > was.get("restartCount", 0):
+                started.append((container, False, plans[container["name"]], first))
+        for container, init, pull, first in started:
             field_path = container_field_path(container["name"], init)
-            events = pull_messages(container) + [("Created", f"Created container: {container['name']}"),
-                                                 ("Started", f"Started container {container['name']}")]
+            events = pulls.start_events(container, pull, first) + [("Created", f"Created container: {container['name']}"),
+                                                                   ("Started", f"Started container {container['name']}")]
             for reason, message in events:
                 self.recorder.record(before, NORMAL, reason, message, COMPONENT, field_path=field_path, host=host)
-            if not init and crash_loops(before, container):
+            backing_off = ((after_statuses.get(container["name"]) or {}).get("state") or {}).get("waiting", {}).get("reason") == "CrashLoopBackOff"
+            if not init and backing_off:
                 message = (f"Back-off restarting failed container {container['name']} in pod "
                            f"{name_of(before)}_{namespace_of(before)}({uid_of(before)})")
                 self.recorder.record(before, WARNING, "BackOff", message, COMPONENT, field_path=field_path, host=host)

@@ -5,6 +5,8 @@ from ..selectors import matches
 from .events import NORMAL, WARNING
 from .meta import find_condition, is_deleting, labels, mutate_if_changed, name_of, namespace_of, try_write
 from .pods import TERMINAL_PHASES, phase
+from .taints import tolerates
+from .volumes import SELECTED_NODE, claim_names
 
 NODE_POOL_LABEL = "cxpe.io/node-pool"
 NODE_POOLS = ("general", "realtime")
@@ -88,9 +90,40 @@ def unschedulable_taint_synced(now):
     return change
 
 
+_READINESS_TAINTS = {"False": "node.kubernetes.io/not-ready", "Unknown": "node.kubernetes.io/unreachable"}
+
+
+def readiness_taints_synced(now):
+    """A change giving a node whose Ready condition is False (Unknown) the ``not-ready`` (``unreachable``) taints,
+    NoSchedule and NoExecute, and taking them from a Ready one, as the node lifecycle controller does."""
+    def change(target):
+        ready = find_condition((target.get("status") or {}).get("conditions"), "Ready") or {}
+        key = _READINESS_TAINTS.get(ready.get("status"))
+        spec = target.setdefault("spec", {})
+        current = spec.get("taints") or []
+        kept = [t for t in current if t.get("key") not in _READINESS_TAINTS.values() or t.get("key") == key]
+        for effect in ("NoSchedule", "NoExecute") if key else ():
+            if not any(t.get("key") == key and t.get("effect") == effect for t in kept):
+                kept.append({"key": key, "effect": effect, "timeAdded": now})
+        if kept:
+            spec["taints"] = kept
+        else:
+            spec.pop("taints", None)
+    return change
+
+
+def taints_synced(now):
+    cordon, readiness = unschedulable_taint_synced(now), readiness_taints_synced(now)
+
+    def change(target):
+        cordon(target)
+        readiness(target)
+    return change
+
+
 class NodeController:
     """Keeps the simulated nodes registered, as their kubelets would (a deleted node re-registers), and
-    taints cordoned ones, as the node lifecycle controller does."""
+    taints cordoned and not-ready ones, as the node lifecycle controller does."""
 
     def __init__(self, store, clock, count):
         self.store = store
@@ -103,7 +136,7 @@ class NodeController:
             if node_name(index) not in nodes:
                 try_write(self.store.create, resources.NODES, new_node(index, self.clock.timestamp()))
         for node in nodes.values():
-            mutate_if_changed(self.store, resources.NODES, node, unschedulable_taint_synced(self.clock.timestamp()))
+            mutate_if_changed(self.store, resources.NODES, node, taints_synced(self.clock.timestamp()))
         return None
 
 
@@ -113,23 +146,23 @@ def node_is_ready(node):
 
 
 def _tolerates(tolerations, taint):
-    for toleration in tolerations:
-        if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
-            continue
-        if toleration.get("operator") == "Exists" and (not toleration.get("key") or toleration["key"] == taint.get("key")):
-            return True
-        if toleration.get("key") == taint.get("key") and toleration.get("value", "") == taint.get("value", ""):
-            return True
-    return False
+    return any(tolerates(toleration, taint) for toleration in tolerations)
 
 
-def _node_selector_terms_match(terms, node_labels):
-    """Required node affinity: any term matches when all its expressions do (fields are not modelled)."""
+def _requirements(expressions):
+    return [(e["key"], e["operator"], tuple(e.get("values") or ())) for e in expressions or []
+            if e.get("operator") in ("In", "NotIn", "Exists", "DoesNotExist")]
+
+
+def _node_selector_terms_match(terms, node):
+    """Required node affinity: any term matches when all its label expressions and its fields
+    (``metadata.name``, what a DaemonSet's pods name) do; an empty term matches nothing."""
     if not terms:
         return True
+    fields = {"metadata.name": name_of(node)}
     return any(
-        matches([(e["key"], e["operator"], tuple(e.get("values") or ())) for e in term.get("matchExpressions") or []
-                 if e.get("operator") in ("In", "NotIn", "Exists", "DoesNotExist")], node_labels)
+        (term.get("matchExpressions") or term.get("matchFields"))
+        and matches(_requirements(term.get("matchExpressions")), labels(node)) and matches(_requirements(term.get("matchFields")), fields)
         for term in terms
     )
 
@@ -152,7 +185,7 @@ def unfit_reason(pod, node):
     selector = spec.get("nodeSelector") or {}
     affinity = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
                 .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms")
-    if any(node_labels.get(k) != v for k, v in selector.items()) or not _node_selector_terms_match(affinity, node_labels):
+    if any(node_labels.get(k) != v for k, v in selector.items()) or not _node_selector_terms_match(affinity, node):
         return "node(s) didn't match Pod's node affinity/selector"
     return None
 
@@ -178,8 +211,54 @@ def _scheduled_condition(status, reason, message, now):
     status["conditions"] = others + [condition]
 
 
+def _prefilter_message(reason, node_count):
+    """A verdict reached before looking at nodes (the pod's claims), as the scheduler words it."""
+    return (f"0/{node_count} nodes are available: {reason}. preemption: 0/{node_count} nodes are available: "
+            f"{node_count} Preemption is not helpful for scheduling.")
+
+
+class ClaimView:
+    """What the scheduler's VolumeBinding plugin needs: the claims and classes a pending pod's volumes depend on."""
+
+    def __init__(self, store):
+        self.store = store
+        self.claims = {(namespace_of(c), name_of(c)): c for c in store.list(resources.PVCS)[0]}
+        self.classes = {name_of(c): c for c in store.list(resources.STORAGECLASSES)[0]}
+
+    def _waits_for_consumer(self, claim):
+        storage_class = self.classes.get((claim.get("spec") or {}).get("storageClassName") or "") or {}
+        return storage_class.get("volumeBindingMode") == "WaitForFirstConsumer"
+
+    def problem(self, pod):
+        """Why the pod's claims keep it from being scheduled anywhere, or None."""
+        for name in claim_names(pod):
+            claim = self.claims.get((namespace_of(pod), name))
+            if claim is None:
+                return f'persistentvolumeclaim "{name}" not found'
+            if is_deleting(claim):
+                return f'persistentvolumeclaim "{name}" is being deleted'
+        unbound = [self.claims[(namespace_of(pod), name)] for name in claim_names(pod)
+                   if not (self.claims[(namespace_of(pod), name)].get("spec") or {}).get("volumeName")]
+        if any(not self._waits_for_consumer(claim) for claim in unbound):
+            return "pod has unbound immediate PersistentVolumeClaims"
+        return None
+
+    def ready_for(self, pod, node):
+        """Whether the pod may be bound to ``node`` now: every claim is bound; the unbound ones waiting for
+        their first consumer are told the chosen node (``volume.kubernetes.io/selected-node``) and bind later."""
+        waiting = [self.claims[(namespace_of(pod), name)] for name in claim_names(pod)
+                   if not (self.claims[(namespace_of(pod), name)].get("spec") or {}).get("volumeName")]
+        for claim in waiting:
+            def select(target):
+                target["metadata"].setdefault("annotations", {}).setdefault(SELECTED_NODE, node)
+            mutate_if_changed(self.store, resources.PVCS, claim, select)
+        return not waiting
+
+
 class Scheduler:
     """Binds each pending pod to the least loaded node that fits it (ties go to the first by name)."""
+
+    field_manager = "kube-scheduler"
 
     def __init__(self, store, clock, recorder):
         self.store = store
@@ -197,8 +276,9 @@ class Scheduler:
             node = (pod.get("spec") or {}).get("nodeName")
             if node in load and phase(pod) not in TERMINAL_PHASES:
                 load[node] += 1
+        volumes = ClaimView(self.store) if any(claim_names(pod) for pod in pending) else None
         for pod in pending:
-            self._schedule(pod, nodes, load)
+            self._schedule(pod, nodes, load, volumes)
         return None
 
     @staticmethod
@@ -207,12 +287,16 @@ class Scheduler:
         return (not spec.get("nodeName") and not is_deleting(pod) and spec.get("schedulerName", SCHEDULER_NAME) == SCHEDULER_NAME
                 and not spec.get("schedulingGates"))
 
-    def _schedule(self, pod, nodes, load):
+    def _schedule(self, pod, nodes, load, volumes):
         reasons = {name_of(node): unfit_reason(pod, node) for node in nodes}
         fitting = [name for name, reason in reasons.items() if reason is None]
         now = self.clock.timestamp()
-        if not fitting:
-            message = unschedulable_message(reasons.values(), len(nodes)) if nodes else "no nodes available to schedule pods"
+        claims_problem = volumes.problem(pod) if volumes is not None else None
+        if claims_problem or not fitting:
+            if claims_problem:
+                message = _prefilter_message(claims_problem, len(nodes))
+            else:
+                message = unschedulable_message(reasons.values(), len(nodes)) if nodes else "no nodes available to schedule pods"
             reported = mutate_if_changed(self.store, resources.PODS, pod,
                                          lambda p: _scheduled_condition(p.setdefault("status", {}), "Unschedulable", message, now), subresource="status")
             # Reported once per verdict: the real scheduler's retries fold into the Event's series.
@@ -220,12 +304,18 @@ class Scheduler:
                 self.recorder.record_action(pod, WARNING, "FailedScheduling", "Scheduling", message, SCHEDULER_NAME)
             return
         chosen = min(fitting, key=lambda name: (load[name], name))
+        if volumes is not None and not volumes.ready_for(pod, chosen):
+            # Binding waits until the volumes of the claims waiting for their first consumer are provisioned.
+            return
 
         def bind(target):
             if not (target.get("spec") or {}).get("nodeName"):
                 target["spec"]["nodeName"] = chosen
 
-        if try_write(self.store.mutate, resources.PODS, namespace_of(pod), name_of(pod), bind) is None:
+        # A binding sets nodeName without a managedFields entry, as the pods/binding subresource does.
+        with self.store.writer(None):
+            bound = try_write(self.store.mutate, resources.PODS, namespace_of(pod), name_of(pod), bind)
+        if bound is None:
             return
         self.recorder.record_action(pod, NORMAL, "Scheduled", "Binding", f"Successfully assigned {namespace_of(pod)}/{name_of(pod)} to {chosen}",
                                     SCHEDULER_NAME)

@@ -269,6 +269,20 @@ def calculate_status(all_rss, new_rs, deployment, now):
     return status
 
 
+def copy_replica_failure(status, new_rs, all_rss):
+    """A ReplicaSet's ReplicaFailure condition shows on its Deployment: the new one's, else an old one's."""
+    def failure(rs):
+        return find_condition(((rs or {}).get("status") or {}).get("conditions"), "ReplicaFailure")
+
+    found = failure(new_rs) or next((failure(rs) for rs in all_rss if failure(rs)), None)
+    if found is None:
+        remove_condition(status, "ReplicaFailure")
+        return
+    since = found.get("lastTransitionTime")
+    set_condition(status, {"type": "ReplicaFailure", "status": found.get("status"), "lastUpdateTime": since, "lastTransitionTime": since,
+                           "reason": found.get("reason"), "message": found.get("message")})
+
+
 def is_complete(deployment, status):
     desired = desired_replicas(deployment)
     return (status.get("updatedReplicas", 0) == desired and status.get("replicas", 0) == desired

@@ -10,35 +10,16 @@ before it is Ready again; OnDelete only gives the new revision to pods that were
 import re
 
 from .. import resources
-from ..errors import AlreadyExists
-from ..store import copy_json
 from .events import NORMAL
-from .meta import (by_namespace, claim, content_hash, earliest, is_deleting, labels, mutate_if_changed, name_of, namespace_of, owner_reference, semantic,
-                   try_write)
+from ..store import copy_json
+from .meta import by_namespace, claim, earliest, is_deleting, labels, mutate_if_changed, name_of, namespace_of, owner_reference, try_write
 from .pods import TERMINAL_PHASES, PodController, is_running_and_ready, phase, pod_from_template
+from .revisions import current_revision, revision_template, truncate_history
 
 CONTROLLER_REVISION_HASH = "controller-revision-hash"
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
-REVISION_HASH_LABEL = "controller.kubernetes.io/hash"
 COMPONENT = "statefulset-controller"
-
-
-def revision_data(sts):
-    """What a ControllerRevision of a StatefulSet records: a patch that restores its pod template."""
-    template = copy_json((sts.get("spec") or {}).get("template") or {})
-    template["$patch"] = "replace"
-    return {"spec": {"template": template}}
-
-
-def revision_template(revision):
-    template = copy_json(((revision.get("data") or {}).get("spec") or {}).get("template") or {})
-    template.pop("$patch", None)
-    return template
-
-
-def revision_number(revision):
-    return revision.get("revision", 0)
 
 
 def start_ordinal(sts):
@@ -78,13 +59,13 @@ class StatefulSetController(PodController):
         revisions = claim(self.store, resources.CONTROLLERREVISIONS, sts, namespace_revisions)
         members = [pod for pod in namespace_pods if pod_ordinal(sts, pod) is not None]
         pods = claim(self.store, resources.PODS, sts, members)
-        update = self._update_revision(sts, revisions)
+        update = current_revision(self.store, resources.STATEFULSETS, sts, revisions)
         if update is None:
             return None
         current = next((r for r in revisions if name_of(r) == (sts.get("status") or {}).get("currentRevision")), update)
         if not is_deleting(sts):
             StatefulSetRound(self, sts, current, update, pods).run()
-        self._truncate_history(sts, revisions, pods, current, update)
+        truncate_history(self.store, sts, revisions, {name_of(current), name_of(update)} | {pod_revision(pod) for pod in pods})
         return self._update_status(sts, pods, current, update)
 
     def _availability_wait(self, sts, pod):
@@ -92,49 +73,6 @@ class StatefulSetController(PodController):
 
     def is_available(self, sts, pod):
         return is_running_and_ready(pod) and self._availability_wait(sts, pod) == 0.0
-
-    # ---------------------------------------------------------------- revisions
-
-    def _update_revision(self, sts, revisions):
-        """The ControllerRevision of the current template: an equal one (renumbered as the latest if it
-        is an older one, a rollback), else a new one. None after a name collision (retried next pass)."""
-        data = revision_data(sts)
-        ordered = sorted(revisions, key=revision_number)
-        latest = max((revision_number(r) for r in ordered), default=0)
-        equal = [r for r in ordered if semantic(r.get("data")) == semantic(data)]
-        if equal:
-            chosen = equal[-1]
-            if revision_number(chosen) == latest:
-                return chosen
-            return try_write(self.store.mutate, resources.CONTROLLERREVISIONS, namespace_of(chosen), name_of(chosen),
-                             lambda r: r.__setitem__("revision", latest + 1)) or chosen
-        collisions = (sts.get("status") or {}).get("collisionCount", 0)
-        digest = content_hash(data, collisions)
-        revision = {
-            "apiVersion": "apps/v1", "kind": "ControllerRevision",
-            "metadata": {"name": f"{name_of(sts)}-{digest}", "namespace": namespace_of(sts),
-                         "labels": dict(((sts["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {},
-                                        **{REVISION_HASH_LABEL: digest}),
-                         "ownerReferences": [owner_reference(sts)]},
-            "data": data, "revision": latest + 1,
-        }
-        try:
-            return self.store.create(resources.CONTROLLERREVISIONS, revision)
-        except AlreadyExists:
-            existing = self.store.find(resources.CONTROLLERREVISIONS, namespace_of(sts), name_of(revision))
-            if existing is not None and semantic(existing.get("data")) == semantic(data):
-                return existing
-            mutate_if_changed(self.store, resources.STATEFULSETS, sts,
-                              lambda s: s.setdefault("status", {}).__setitem__("collisionCount", collisions + 1), subresource="status")
-            return None
-
-    def _truncate_history(self, sts, revisions, pods, current, update):
-        """Delete the oldest revisions no pod uses beyond revisionHistoryLimit."""
-        live = {name_of(current), name_of(update)} | {pod_revision(pod) for pod in pods}
-        history = sorted((r for r in revisions if name_of(r) not in live), key=revision_number)
-        limit = (sts.get("spec") or {}).get("revisionHistoryLimit", 10)
-        for revision in history[: max(len(history) - limit, 0)]:
-            try_write(self.store.delete, resources.CONTROLLERREVISIONS, namespace_of(revision), name_of(revision))
 
     # ---------------------------------------------------------------- status
 
@@ -259,5 +197,35 @@ class StatefulSetRound:
         pod["spec"]["hostname"] = name
         if (self.sts.get("spec") or {}).get("serviceName"):
             pod["spec"]["subdomain"] = self.sts["spec"]["serviceName"]
+        if not self.create_claims(pod, ordinal):
+            return
         if try_write(self.store.create, resources.PODS, pod) is not None:
             self.record_pod_event("create", pod)
+
+    def create_claims(self, pod, ordinal):
+        """The pod's PersistentVolumeClaims ``<template>-<set>-<ordinal>`` (made if missing) take the place of
+        the volumes of the same name in its spec. False if one could not be made (the pod waits)."""
+        volumes = [v for v in pod["spec"].get("volumes") or []]
+        whole_set = ((self.sts.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}).get("whenDeleted") == "Delete"
+        for template in (self.sts.get("spec") or {}).get("volumeClaimTemplates") or []:
+            template_name = (template.get("metadata") or {}).get("name", "")
+            claim_name = f"{template_name}-{name_of(self.sts)}-{ordinal}"
+            if self.store.find(resources.PVCS, namespace_of(self.sts), claim_name) is None:
+                claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                         "metadata": {"name": claim_name, "namespace": namespace_of(self.sts),
+                                      "labels": dict((template.get("metadata") or {}).get("labels") or {},
+                                                     **(((self.sts.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}))},
+                         "spec": copy_json(template.get("spec") or {})}
+                if (template.get("metadata") or {}).get("annotations"):
+                    claim["metadata"]["annotations"] = dict(template["metadata"]["annotations"])
+                if whole_set:
+                    claim["metadata"]["ownerReferences"] = [owner_reference(self.sts)]
+                if try_write(self.store.create, resources.PVCS, claim) is None:
+                    return False
+                self.controller.recorder.record(self.sts, NORMAL, "SuccessfulCreate",
+                                                f"create Claim {claim_name} Pod {name_of(pod)} in StatefulSet {name_of(self.sts)} success", COMPONENT)
+            volumes = [v for v in volumes if v.get("name") != template_name] + [{"name": template_name,
+                                                                                 "persistentVolumeClaim": {"claimName": claim_name}}]
+        if volumes:
+            pod["spec"]["volumes"] = volumes
+        return True
