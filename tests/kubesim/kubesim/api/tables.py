@@ -239,8 +239,9 @@ def job_duration(job):
     started, completed = _status(job).get("startTime"), _status(job).get("completionTime")
     if not started:
         return ""
-    end = Clock.parse_timestamp(completed) if completed else time.time()
-    return human_duration(end - Clock.parse_timestamp(started))
+    if not completed:
+        return _since(started)
+    return human_duration(Clock.parse_timestamp(completed) - Clock.parse_timestamp(started))
 
 
 def _job_template_containers(cronjob):
