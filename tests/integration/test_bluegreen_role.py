@@ -12,7 +12,7 @@ import http.server
 import json
 import threading
 
-from bluegreen_support import REQUEST_RATE, get, ledger, poll, resource_versions, traffic_totals
+from bluegreen_support import REQUEST_RATE, blue_green_service, get, ledger, new_namespace, objects, poll, resource_versions, traffic_totals
 from playbook_support import run_playbook
 
 NAMESPACE = "webrtc"
@@ -114,3 +114,26 @@ def test_upgrade_redeploy_automatic_switch_back_and_failed_smoke_check(kubesim_f
         poll(lambda: traffic_totals(simulator, NAMESPACE, version=GOOD), lambda totals: totals[0] > requests, "traffic to go on")
     finally:
         health.shutdown()
+
+
+def test_an_upgrade_to_a_version_whose_image_does_not_exist_never_moves_the_traffic(kubesim_factory, request):
+    # The most common bad upgrade: a tag that was never pushed. The registry has every image but that one.
+    simulator = kubesim_factory(time_scale=TIME_SCALE, extra_args=["--missing-image", "*:9.9.9-typo"])
+    namespace = new_namespace(simulator, request.node.name)
+    blue_green_service(simulator, namespace, request_rate=20)
+    before = resource_versions(simulator, namespace)
+
+    extra = {"bluegreen_namespace": namespace, "bluegreen_service": "web", "bluegreen_version": "9.9.9-typo",
+             "bluegreen_preview_enabled": False, "bluegreen_ready_timeout": 10}
+    run, counts = run_playbook(simulator.env, "cxpe.rollout.bluegreen_upgrade", "-e", json.dumps(extra))
+
+    assert run.returncode != 0 and counts["failed"] == 1, run.stdout
+    assert "ImagePullBackOff" in run.stdout or "ErrImagePull" in run.stdout, run.stdout
+    assert get(simulator, namespace, "service", "web")["spec"]["selector"]["cxpe.io/color"] == "blue"
+    after = resource_versions(simulator, namespace)
+    assert [key for key in after if after[key] != before.get(key)] == [("Deployment", "web-green")]
+    waiting = [status["state"].get("waiting", {}).get("reason") for pod in objects(simulator, namespace, "pods")
+               for status in pod["status"].get("containerStatuses") or [] if status["image"].endswith(":9.9.9-typo")]
+    assert waiting and set(waiting) <= {"ErrImagePull", "ImagePullBackOff"}, waiting
+    requests, errors = traffic_totals(simulator, namespace)
+    assert requests > 0 and errors == 0
