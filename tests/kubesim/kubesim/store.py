@@ -126,6 +126,19 @@ class Store:
         finally:
             self._local.writer = previous
 
+    @contextlib.contextmanager
+    def shared_reads(self):
+        """Lists made inside (on this thread) hand out the stored objects themselves instead of copies:
+        for the controllers, which read what they list and change objects only through ``mutate``
+        (on a fresh copy). A stored object is replaced on every write, never edited, so what a list
+        handed out stays as it was when listed."""
+        previous = getattr(self._local, "shared", False)
+        self._local.shared = True
+        try:
+            yield
+        finally:
+            self._local.shared = previous
+
     def _record_write(self, rtype, old, new, subresource):
         manager, operation, label = getattr(self._local, "writer", None) or (None, None, None)
         # Server-side apply writes its own entries.
@@ -192,10 +205,13 @@ class Store:
         ]
 
     def list(self, rtype, namespace=None, label_requirements=(), field_requirements=()):
-        """(items, resourceVersion) of the matching objects, ordered by namespace and name."""
+        """(items, resourceVersion) of the matching objects, ordered by namespace and name: copies,
+        or the stored objects themselves inside ``shared_reads``."""
         with self._lock:
-            items = [copy_json(obj) for _, obj in self._selected(rtype, namespace, label_requirements, field_requirements)]
-            return items, str(self._rv)
+            selected = self._selected(rtype, namespace, label_requirements, field_requirements)
+            if getattr(self._local, "shared", False):
+                return [obj for _, obj in selected], str(self._rv)
+            return [copy_json(obj) for _, obj in selected], str(self._rv)
 
     def _encoded(self, key, obj):
         encoded = self._encodings.get(key)

@@ -10,7 +10,7 @@ import yaml
 from api_support import api_client
 from test_controllers_events import events_of, summary
 from traffic_support import apply, new_namespace, poll
-from workload_support import get_json, items, pod
+from workload_support import IGNORES_SIGTERM, get_json, items, pod
 
 DEFAULT_TOLERATIONS = [
     {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
@@ -18,8 +18,8 @@ DEFAULT_TOLERATIONS = [
 ]
 
 
-def tolerating(name, grace_seconds=30, **toleration):
-    manifest = pod(name, {"app": "web"}, grace_seconds=grace_seconds)
+def tolerating(name, grace_seconds=30, annotations=None, **toleration):
+    manifest = pod(name, {"app": "web"}, annotations=annotations, grace_seconds=grace_seconds)
     manifest["spec"]["tolerations"] = [dict(key="maintenance", operator="Exists", effect="NoExecute", **toleration)]
     return manifest
 
@@ -56,7 +56,7 @@ def test_a_no_execute_taint_evicts_untolerating_pods_at_once_and_the_others_afte
     # Slow time (2x): the 20 s toleration lasts 10 real seconds, well beyond the Ansible run that taints the node.
     kubesim = kubesim_factory(nodes=1, time_scale=2)
     namespace = new_namespace(kubesim, request.node.name)
-    apply(kubesim, namespace, pod("plain", {"app": "web"}), tolerating("for-a-while", grace_seconds=600, tolerationSeconds=20), tolerating("forever"))
+    apply(kubesim, namespace, pod("plain", {"app": "web"}), tolerating("for-a-while", grace_seconds=600, annotations=IGNORES_SIGTERM, tolerationSeconds=20), tolerating("forever"))
     poll(lambda: get_json(kubesim, namespace, "pods")["items"], lambda found: all(p["status"]["phase"] == "Running" for p in found), "Running")
 
     taint_all_nodes(kubesim, tmp_path, "present")
@@ -67,7 +67,8 @@ def test_a_no_execute_taint_evicts_untolerating_pods_at_once_and_the_others_afte
     evicted = events_of(kubesim, namespace, "Pod", "for-a-while", reason="TaintManagerEviction")
     assert summary(evicted) == [("Normal", "TaintManagerEviction", f"Marking for deletion Pod {namespace}/for-a-while")]
     assert evicted[0]["source"] == {"component": "taint-eviction-controller"}
-    leaving = get_json(kubesim, namespace, "pod", "for-a-while")  # still in its 600 s grace period
+    # An app that ignores SIGTERM: still in its 600 s grace period.
+    leaving = get_json(kubesim, namespace, "pod", "for-a-while")
     assert leaving["metadata"]["deletionGracePeriodSeconds"] == 600
     target = next(c for c in leaving["status"]["conditions"] if c["type"] == "DisruptionTarget")
     assert (target["status"], target["reason"], target["message"]) == ("True", "DeletionByTaintManager", "Taint manager: deleting due to NoExecute taint")

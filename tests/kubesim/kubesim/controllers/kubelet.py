@@ -26,6 +26,7 @@ being deleted.
 """
 
 import hashlib
+import math
 from dataclasses import dataclass
 
 from .. import resources
@@ -297,6 +298,7 @@ class Kubelet(PodController):
     def __init__(self, store, clock, ready_times, recorder, terminations, images=None):
         super().__init__(store, clock, ready_times, recorder)
         self.terminations = terminations
+        self._settled = {}  # pod uid -> ((pod, node resourceVersions), monotonic moment its answer expires) of a pass that wrote nothing
         self.images = images or ImageRegistry()
         self._node_images = {}  # node name -> images pulled there
         self._pulls = {}  # pod uid -> {container name: Pull}
@@ -317,13 +319,30 @@ class Kubelet(PodController):
             if is_deleting(pod):
                 delays.append(self._terminate(pod, node))
             elif node is not None:
-                delays.append(self._run(pod, node, pods))
+                delays.append(self._run_unless_settled(pod, node, pods))
         self._forget({uid_of(pod) for pod in pods}, listed_at)
         return earliest(delays)
+
+    def _run_unless_settled(self, pod, node, pods):
+        """Run the pod, unless neither it nor its node changed since a pass that found nothing to
+        write and its next timer has not come: then that pass's answer still holds."""
+        versions = (pod["metadata"]["resourceVersion"], node["metadata"]["resourceVersion"])
+        settled = self._settled.get(uid_of(pod))
+        now = self.clock.monotonic()
+        if settled is not None and settled[0] == versions and settled[1] > now:
+            return None if settled[1] == math.inf else settled[1] - now
+        delay, wrote = self._run(pod, node, pods)
+        if wrote:
+            self._settled.pop(uid_of(pod), None)
+        else:
+            self._settled[uid_of(pod)] = (versions, math.inf if delay is None else now + delay)
+        return delay
 
     def _forget(self, live, listed_at):
         for uid in set(self._started) - live:
             del self._started[uid]
+        for uid in set(self._settled) - live:
+            del self._settled[uid]
         for uid in set(self._pulls) - live:
             del self._pulls[uid]
         for key in [key for key in self._pull_steps if key[0] not in live]:
@@ -354,7 +373,8 @@ class Kubelet(PodController):
         return self._pulls[uid]
 
     def _run(self, pod, node, pods):
-        """Bring the pod's status to what its containers are doing now; returns when to look again."""
+        """Bring the pod's status to what its containers are doing now; returns (when to look again,
+        whether it wrote)."""
         started_mono, started_wall = self._start_time(pod)
         elapsed = self.clock.simulated_seconds(self.clock.monotonic() - started_mono)
         plans = self._pull_plans(pod, node)
@@ -380,7 +400,7 @@ class Kubelet(PodController):
         held = self._node_images.setdefault(name_of(node), set())
         held.update(c.get("image", "") for c in containers if now_of[c["name"]].waiting is None)
         delays = [n.next_change for n in now_of.values()] + ([ready_at - elapsed] if running and not ready else [])
-        return earliest(self.clock.real_seconds(delay) for delay in delays if delay is not None)
+        return earliest(self.clock.real_seconds(delay) for delay in delays if delay is not None), updated is not None
 
     def _running_status(self, pod, node, pod_ip, now_of, ready, start_stamp, now):
         status = pod.setdefault("status", {})
