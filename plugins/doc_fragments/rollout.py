@@ -91,3 +91,14 @@ options:
     description: Who makes the change, recorded in the ledger's history. Defaults to the user running the module.
     type: str
 """
+
+    # The attributes of a module that only reads.
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    description: The module only reads, so check mode runs it unchanged.
+    support: full
+  diff_mode:
+    description: The module changes nothing, so it has no diff.
+    support: none
+"""

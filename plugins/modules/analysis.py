@@ -117,13 +117,8 @@ options:
     description: Whether to verify TLS certificates of Prometheus and the webhooks.
     type: bool
     default: true
-attributes:
-  check_mode:
-    description: The module only reads, so check mode runs it unchanged.
-    support: full
-  diff_mode:
-    description: The module changes nothing, so it has no diff.
-    support: none
+extends_documentation_fragment:
+  - cxpe.rollout.rollout.read_only
 notes:
   - The P(cxpe.rollout.bluegreen#role) role uses it for its smoke check and its post-switch window.
 seealso:

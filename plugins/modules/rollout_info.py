@@ -56,14 +56,8 @@ options:
         description: For C(ingress), only this path.
         type: str
 extends_documentation_fragment:
+  - cxpe.rollout.rollout.read_only
   - kubernetes.core.k8s_auth_options
-attributes:
-  check_mode:
-    description: The module only reads, so check mode runs it unchanged.
-    support: full
-  diff_mode:
-    description: The module changes nothing, so it has no diff.
-    support: none
 requirements:
   - python >= 3.9
   - kubernetes >= 24.2.0

@@ -36,14 +36,8 @@ options:
     elements: str
     default: []
 extends_documentation_fragment:
+  - cxpe.rollout.rollout.read_only
   - kubernetes.core.k8s_auth_options
-attributes:
-  check_mode:
-    description: The module only reads, so check mode runs it unchanged.
-    support: full
-  diff_mode:
-    description: The module changes nothing, so it has no diff.
-    support: none
 requirements:
   - python >= 3.9
   - kubernetes >= 24.2.0

@@ -7,10 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import http.server
 import re
 import socket
-import threading
 
 import pytest
 from bluegreen_support import ERROR_RATIO, apply, deployment, new_namespace, poll, service, start_traffic, wait_rollout
@@ -44,25 +42,6 @@ def scraped_fixture(kubesim, prometheus_factory, request):
     poll(lambda: prometheus.query(requests), lambda samples: len(samples) == 2 and min(value for _labels, value in samples) >= 200,
          "both versions' requests to be scraped")
     return kubesim, prometheus, namespace
-
-
-class Health(http.server.BaseHTTPRequestHandler):
-    """A webhook target: /ok answers 200, anything else 503."""
-
-    def do_GET(self):  # noqa: N802 (the http.server interface)
-        self.send_response(200 if self.path == "/ok" else 503)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(name="webhook_url")
-def webhook_url_fixture():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield "http://127.0.0.1:%d" % server.server_address[1]
-    server.shutdown()
 
 
 def analysis(prometheus_url, *metrics, **options):
