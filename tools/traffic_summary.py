@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, cxpe.rollout maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -53,8 +52,8 @@ def main(url, namespaces):
     dropped = totals(found, "kubesim_service_sessions_dropped_total", versions, namespaces)
     print("%-10s %-22s %-22s %9s %7s %9s %8s" % ("NAMESPACE", "SERVICE", "VERSION", "REQUESTS", "FAILED", "SESSIONS", "DROPPED"))
     for key in sorted(served):
-        print("%-10s %-22s %-22s %9d %7d %9d %8d" % (key[0], key[1], key[2] or "(no endpoint)", served[key], errors.get(key, 0),
-                                                    started.get(key, 0), dropped.get(key, 0)))
+        row = (key[0], key[1], key[2] or "(no endpoint)", served[key], errors.get(key, 0), started.get(key, 0), dropped.get(key, 0))
+        print("%-10s %-22s %-22s %9d %7d %9d %8d" % row)
 
 
 if __name__ == "__main__":
