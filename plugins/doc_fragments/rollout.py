@@ -38,7 +38,10 @@ options:
     description:
       - The objects that route the service's users, each changed with one write guarded by its
         resourceVersion (a concurrent change is read again, never overwritten).
-      - Defaults to the Service named O(service), with the C(service) kind.
+      - Blue/green switches use C(service), C(ingress) and C(route); canary steps use C(nginx), C(route),
+        C(consul) and C(replicas).
+      - Defaults to the Service named O(service), with the C(service) kind (blue/green), and to C(replicas) for
+        canary steps.
     type: list
     elements: dict
     suboptions:
@@ -48,12 +51,21 @@ options:
           - C(ingress), an Ingress (C(networking.k8s.io/v1)) whose rule paths lead to the Service
             C(<service>-<color>).
           - C(route), an OpenShift Route (C(route.openshift.io/v1)) whose C(spec.to) (and
-            C(spec.alternateBackends)) lead to the Service C(<service>-<color>).
+            C(spec.alternateBackends)) lead to the Service C(<service>-<color>) or C(<service>-<track>) with weights.
+          - C(nginx), an ingress-nginx canary Ingress (annotation C(nginx.ingress.kubernetes.io/canary=true)) beside
+            the stable Ingress, leading to the Service C(<service>-canary); its C(canary-weight) is the canary's share.
+          - C(consul), a Consul ServiceSplitter C(<service>) splitting over the subsets C(stable) and C(canary)
+            of the ServiceResolver C(<service>), which must define both.
+          - C(replicas), no router object; the Service C(<service>) selects both tracks and the canary's share is its
+            share of the replicas of the Deployments C(<service>) and C(<service>-canary), scaled so that ready
+            capacity never falls below the stable replica count the canary started from.
         type: str
         required: true
-        choices: [ingress, route, service]
+        choices: [consul, ingress, nginx, replicas, route, service]
       name:
-        description: Name of the object. Defaults to O(service).
+        description:
+          - Name of the object. Defaults to O(service); for C(nginx), to the canary Ingress C(<service>-canary);
+            for C(replicas), to the canary Deployment C(<service>-canary).
         type: str
       selector_key:
         description: For C(service), the selector label whose value is the color. Defaults to C(cxpe.io/color).
@@ -63,6 +75,14 @@ options:
         type: str
       path:
         description: For C(ingress), only this path. Defaults to every path whose backend is a C(<service>-<color>) Service.
+        type: str
+      header:
+        description:
+          - For C(nginx), a request header that sends a request to the canary whatever the weight
+            (C(canary-by-header)): the hidden entry point for smoke tests of the canary.
+        type: str
+      header_value:
+        description: For C(nginx), the value of O(routers[].header) that selects the canary (default C(always)).
         type: str
 """
 

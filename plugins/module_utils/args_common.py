@@ -12,6 +12,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import getpass
+import os
+
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import (
     AUTH_ARG_SPEC,
 )
@@ -25,7 +28,7 @@ TARGET_ARG_SPEC = {
 
 # Documented by cxpe.rollout.rollout.ROUTERS. The kinds are those of
 # module_utils/routers (ROUTER_KINDS is checked against them by a unit test).
-ROUTER_KINDS = ["ingress", "route", "service"]
+ROUTER_KINDS = ["consul", "ingress", "nginx", "replicas", "route", "service"]
 ROUTER_OPTIONS = {
     "kind": {"type": "str", "required": True, "choices": ROUTER_KINDS},
     "name": {"type": "str"},
@@ -33,6 +36,8 @@ ROUTER_OPTIONS = {
     "selector_key": {"type": "str", "no_log": False},
     "host": {"type": "str"},
     "path": {"type": "str"},
+    "header": {"type": "str"},
+    "header_value": {"type": "str"},
 }
 ROUTERS_ARG_SPEC = {
     "routers": {"type": "list", "elements": "dict", "options": ROUTER_OPTIONS},
@@ -58,3 +63,11 @@ def argument_spec(*specs, **own):
         merged.update(spec)
     merged.update(own)
     return merged
+
+
+def login():
+    """Who runs the module, for the ledger's history when the task names no actor."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER") or "unknown"

@@ -24,22 +24,28 @@ LAST_STEP = 9
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_LABEL_MAX = 63
 
-# Blue/green services become Deployments <service>-blue and <service>-green
-# and a Service <service>-preview, so their names must leave room for the
-# longest suffix.
-BLUE_GREEN_SUFFIX = "-preview"
+# The suffixes the manifests add to a service's name, by strategy: blue/green
+# Deployments <service>-blue and <service>-green and a Service
+# <service>-preview; a canary Deployment <service>-canary and Services
+# <service>-stable and <service>-canary. A service's name must leave room for
+# the longest suffix of its strategy.
+NAME_SUFFIXES = {
+    "blue_green": ("-blue", "-green", "-preview"),
+    "canary": ("-stable", "-canary"),
+}
 
 
 class CatalogError(ValueError):
     """The catalog is malformed or a selection from it cannot be satisfied."""
 
 
-def _is_dns_label(value, room=0):
-    return (
-        isinstance(value, str)
-        and DNS1123_LABEL.match(value) is not None
-        and len(value) + room <= DNS1123_LABEL_MAX
-    )
+def max_service_name_length(strategy):
+    """The longest name a service of this strategy may have: its objects' names are DNS-1123 labels too."""
+    return DNS1123_LABEL_MAX - max([len(suffix) for suffix in NAME_SUFFIXES.get(strategy, ())] or [0])
+
+
+def _is_dns_label(value, max_length=DNS1123_LABEL_MAX):
+    return isinstance(value, str) and DNS1123_LABEL.match(value) is not None and len(value) <= max_length
 
 
 def _is_step(value, first):
@@ -82,7 +88,7 @@ def _service_problems(group, where, class_names, seen_services):
     if not isinstance(services, list) or not services:
         return ["%s: services must be a non-empty list" % where]
     namespaces = group.get("namespaces") or []
-    room = len(BLUE_GREEN_SUFFIX) if group.get("strategy") == "blue_green" else 0
+    longest = max_service_name_length(group.get("strategy"))
     group_step = group["step"] if _is_step(group.get("step"), FIRST_GROUP_STEP) else FIRST_GROUP_STEP
     for index, service in enumerate(services):
         here = "%s.services[%d]" % (where, index)
@@ -90,11 +96,8 @@ def _service_problems(group, where, class_names, seen_services):
             problems.append("%s must be a mapping" % here)
             continue
         name = service.get("name")
-        if not _is_dns_label(name, room):
-            problems.append(
-                "%s: name %r must be a DNS-1123 label of at most %d characters"
-                % (here, name, DNS1123_LABEL_MAX - room)
-            )
+        if not _is_dns_label(name, longest):
+            problems.append("%s: name %r must be a DNS-1123 label of at most %d characters" % (here, name, longest))
         elif name in seen_services:
             problems.append("%s: service %r is already defined in group %r" % (here, name, seen_services[name]))
         else:

@@ -23,9 +23,18 @@ MANAGED_BY = "cxpe.rollout"
 LABEL_COLOR = "cxpe.io/color"
 COLORS = ("blue", "green")
 
-# Canary: the track of a service's pods; a canary Deployment joins the stable one.
+# Canary: the track of a service's pods. The stable Deployment <service> and the
+# canary Deployment <service>-canary each select their track; the Services
+# <service>-stable and <service>-canary select one track each (what weighted
+# routers point at) while the Service <service> selects both.
 LABEL_TRACK = "cxpe.io/track"
 STABLE_TRACK = "stable"
+CANARY_TRACK = "canary"
+TRACKS = (STABLE_TRACK, CANARY_TRACK)
+# consul-k8s registers a pod's annotation consul.hashicorp.com/service-meta-<key> as
+# service meta <key>: the Consul ServiceResolver's subsets filter on Service.Meta.track.
+CONSUL_TRACK_META = "track"
+CONSUL_META_ANNOTATION = "consul.hashicorp.com/service-meta-" + CONSUL_TRACK_META
 
 # The rollout ledger ConfigMap of a service carries the service's name in this
 # label, so one list per namespace finds every ledger.

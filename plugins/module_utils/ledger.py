@@ -49,7 +49,7 @@ STRATEGIES = ("blue_green", "canary", "rolling_update")
 SUFFIX = "-rollout"
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 # The parts of a ledger that say where traffic is; the rest is bookkeeping.
-STATE_PATHS = (("strategy",), ("phase",), ("active",), ("previous",), ("weight",))
+STATE_PATHS = (("strategy",), ("phase",), ("active",), ("previous",), ("weight",), ("canary",))
 
 
 class LedgerError(ValueError):
@@ -86,6 +86,12 @@ def _percent(value):
     if not 0 <= number <= 100:
         raise ValueError("%r is not between 0 and 100" % value)
     return int(number) if number == int(number) else number
+
+
+def _count(value):
+    if not value.isdigit():
+        raise ValueError("%r is not a whole number" % value)
+    return int(value)
 
 
 def _schema(value):
@@ -146,6 +152,11 @@ FIELDS = (
     Field("previous.version", ("previous", "version"), _text),
     Field("weight", ("weight",), _percent),
     Field("routers", ("routers",), _json(dict), _encode_json),
+    # Canary: the version on the canary track, the schedule step reached, and the measurements of the
+    # analysis that ended it (an abort's evidence).
+    Field("canary.version", ("canary", "version"), _text),
+    Field("step", ("step",), _count),
+    Field("measurements", ("measurements",), _json(list), _encode_json),
     Field("created", ("created",), _timestamp),
     Field("updated", ("updated",), _timestamp),
     Field("history", ("history",), _history, _encode_json),

@@ -18,7 +18,9 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.catalog import (
     services_by_step,
 )
 from ansible_collections.cxpe.rollout.plugins.module_utils.labels import (
+    CANARY_TRACK,
     COLORS,
+    CONSUL_META_ANNOTATION,
     LABEL_COLOR,
     LABEL_MANAGED_BY,
     LABEL_NAME,
@@ -131,13 +133,28 @@ def color_deployment_name(service_name, color):
     return "%s-%s" % (service_name, color)
 
 
+def track_deployment_name(service_name, track):
+    """The Deployment of a canary service's track: the stable one is named after the service."""
+    return service_name if track == STABLE_TRACK else "%s-%s" % (service_name, track)
+
+
+def track_service_name(service_name, track):
+    """The Service that selects one track of a canary service: what weighted routers send each share to."""
+    return "%s-%s" % (service_name, track)
+
+
 def service_manifests(service, version, registry, replicas, active_color="blue", pod_annotations=None,
-                      deployment_versions=None):
+                      deployment_versions=None, canary_replicas=0):
     """The Deployment(s) and the Service(s) of one normalized catalog service.
 
     rolling_update: one Deployment <service>, selected by name.
-    canary: one Deployment <service> on the stable track; the Service selects
-    by name only, so a later canary Deployment shares its traffic.
+    canary: Deployments <service> (the stable track, `replicas` pods) and
+    <service>-canary (the canary track, `canary_replicas` pods: 0 until an
+    upgrade scales it up), each selecting its track and running by default
+    the stable one's version. Their pods carry the track as the Consul
+    service meta `track` too, for a ServiceResolver's subsets. The Service
+    <service> selects by name only (both tracks); <service>-stable and
+    <service>-canary select one track each, for weighted routers.
     blue_green: Deployments <service>-blue and <service>-green; the active
     color runs `replicas` pods and receives the Service's traffic, the idle
     color is kept at 0 replicas until an upgrade deploys the next version
@@ -152,11 +169,11 @@ def service_manifests(service, version, registry, replicas, active_color="blue",
         raise ManifestError("active color %r is not one of %s" % (active_color, ", ".join(COLORS)))
     by_name = {LABEL_NAME: service["name"]}
 
-    def deployment(name, selector, count):
-        running = deployment_versions.get(name, version)
+    def deployment(name, selector, count, default_version=version, annotations=pod_annotations):
+        running = deployment_versions.get(name, default_version)
         _check_version("service %s" % service["name"], running)
         image = "%s/%s:%s" % (registry.rstrip("/"), service["name"], running)
-        return _deployment(name, service, selector, count, image, running, pod_annotations)
+        return _deployment(name, service, selector, count, image, running, annotations)
 
     if service["strategy"] == "blue_green":
         manifests = []
@@ -170,10 +187,16 @@ def service_manifests(service, version, registry, replicas, active_color="blue",
                      preview_service_name(service["name"])),
         ]
     if service["strategy"] == "canary":
-        selector = dict(by_name, **{LABEL_TRACK: STABLE_TRACK})
-    else:
-        selector = by_name
-    return [deployment(service["name"], selector, replicas), _service(service, by_name)]
+        stable_version = deployment_versions.get(service["name"], version)
+        deployments, services = [], [_service(service, by_name)]
+        for track, count in ((STABLE_TRACK, replicas), (CANARY_TRACK, canary_replicas)):
+            selector = dict(by_name, **{LABEL_TRACK: track})
+            annotations = dict(pod_annotations or {}, **{CONSUL_META_ANNOTATION: track})
+            deployments.append(deployment(track_deployment_name(service["name"], track), selector, count,
+                                          stable_version, annotations))
+            services.append(_service(service, selector, track_service_name(service["name"], track)))
+        return deployments + services
+    return [deployment(service["name"], by_name, replicas), _service(service, by_name)]
 
 
 def _unknown_names(what, given, known, kind="services that are not deployed"):
@@ -183,22 +206,25 @@ def _unknown_names(what, given, known, kind="services that are not deployed"):
 
 
 def _service_state(service, version, versions, active_color, active_colors, observed):
-    """(active color, {Deployment: version}) of one service.
+    """(active color, version, {Deployment: version}, canary replicas) of one service.
 
     An explicit per-service choice (`versions`, `active_colors`) wins; then
     what the cluster runs (`observed`); then the platform's defaults. An
     explicit version goes to the Deployment that serves (the active color of
-    a blue/green service); the idle color keeps what it runs.
+    a blue/green service, the stable track of a canary one); the idle color
+    and the canary track keep what they run. The canary track also keeps its
+    replicas, so deploying again does not scale down an upgrade in progress.
     """
     name = service["name"]
     seen = (observed.get(service["namespace"]) or {}).get(name) or {}
     color = active_colors.get(name) or seen.get("active_color") or active_color
     running = dict(seen.get("versions") or {})
+    canary_replicas = (seen.get("replicas") or {}).get(track_deployment_name(name, CANARY_TRACK), 0)
     serving = color_deployment_name(name, color) if service["strategy"] == "blue_green" else name
     if name in versions:
         running[serving] = versions[name]
         version = versions[name]
-    return color, version, running
+    return color, version, running, canary_replicas
 
 
 def step_manifests(groups, version, registry, replicas, active_color="blue", versions=None, pod_annotations=None,
@@ -209,7 +235,10 @@ def step_manifests(groups, version, registry, replicas, active_color="blue", ver
     `versions` maps service names to versions and `active_colors` blue/green
     service names to colors; both override what `observed` (see
     platform_state.observed_state) says the cluster runs, which overrides
-    the platform-wide `version` and `active_color`.
+    the platform-wide `version` and `active_color`. The canary Deployment of
+    a canary service keeps the version and the replicas `observed` says it
+    runs; one deployed for the first time runs the stable one's version at
+    0 replicas.
     """
     versions, active_colors, observed = versions or {}, active_colors or {}, observed or {}
     services = [service for group in groups for service in group["services"]]
@@ -224,10 +253,10 @@ def step_manifests(groups, version, registry, replicas, active_color="blue", ver
     for step, step_services in services_by_step(groups):
         manifests, step_groups = [], []
         for service in step_services:
-            color, service_version, running = _service_state(
+            color, service_version, running, canary_replicas = _service_state(
                 service, version, versions, active_color, active_colors, observed)
             manifests.extend(service_manifests(
-                service, service_version, registry, replicas, color, pod_annotations, running,
+                service, service_version, registry, replicas, color, pod_annotations, running, canary_replicas,
             ))
             if service["group"] not in step_groups:
                 step_groups.append(service["group"])

@@ -16,14 +16,16 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.labels import (
 
 
 def observed_state(deployments, services, rollouts=()):
-    """{namespace: {service: {"active_color": color, "versions": {Deployment name: version}}}}.
+    """{namespace: {service: {"active_color": color, "versions": {Deployment name: version},
+    "replicas": {Deployment name: replicas}}}}.
 
     `deployments` and `services` are the lists the service_status module
     returns, `rollouts` the ledgers rollout_info returns. The cluster wins
     over the ledger: a Deployment's version is what its pod template says,
     and a blue/green service's active color is the color its own Service
     (the one named after it) selects. The ledger fills in what the cluster
-    lacks, such as a Deployment or Service that was deleted.
+    lacks, such as a Deployment or Service that was deleted. `replicas`
+    comes from the cluster only, and only when it reports them.
     """
     state = {}
 
@@ -44,6 +46,8 @@ def observed_state(deployments, services, rollouts=()):
     for deployment in deployments:
         if deployment.get("version"):
             entry(deployment["namespace"], deployment["service"])["versions"][deployment["name"]] = deployment["version"]
+        if deployment.get("replicas") is not None:
+            entry(deployment["namespace"], deployment["service"]).setdefault("replicas", {})[deployment["name"]] = deployment["replicas"]
     for service in services:
         selector = service.get("selector") or {}
         # A preview Service selects the same pods under another name: only the

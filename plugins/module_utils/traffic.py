@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, cxpe.rollout maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Moving traffic through routers with a Cluster: read them, shift each with one guarded write, and
-wait until what they serve is what was asked. Shared by every strategy's module."""
+"""Moving traffic through routers with a Cluster: read them and what they rely on, and wait until what
+they serve is what was asked (and the workloads they scale are available). Shared by every strategy's module."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,6 +12,7 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import (
     ClusterError,
     strip_server_fields,
 )
+from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import deployment_problems, selector_string
 from ansible_collections.cxpe.rollout.plugins.module_utils.routers import serving_problems
 
 ENDPOINT_SLICE_SERVICE = "kubernetes.io/service-name"
@@ -19,18 +20,17 @@ ENDPOINT_SLICE_SERVICE = "kubernetes.io/service-name"
 
 def read_routers(cluster, routers):
     """[(router, object or None)] in the order given."""
-    return [(router, cluster.get(router.api_version, router.object_kind, router.name, router.namespace))
-            for router in routers]
+    return [(router, router.read(cluster)) for router in routers]
 
 
-def shift(cluster, router, current, shares):
-    """Make a router route `shares` with one write guarded by resourceVersion: (before, after).
-
-    On a conflict the router is read again and the change planned again from
-    what is stored, so a concurrent edit of other fields is kept.
-    """
-    return cluster.update(router.api_version, router.object_kind, router.name, router.namespace,
-                          lambda obj: router.route(obj, shares), current=current)
+def companion_problems(cluster, routers):
+    """What is missing or wrong among the objects the routers rely on (a Consul ServiceResolver, say)."""
+    problems = []
+    for router in routers:
+        for api_version, kind, name, check in router.companions():
+            obj = cluster.get(api_version, kind, name, router.namespace)
+            problems.extend(["%s %s/%s does not exist" % (kind, router.namespace, name)] if obj is None else check(obj))
+    return problems
 
 
 def slices_by_service(slices):
@@ -45,7 +45,8 @@ def wait_until_serving(cluster, namespace, backends, variant_pods, timeout):
     """Wait, on a watch of their EndpointSlices, until the backends serve only their variants' pods.
 
     `backends` are [(Service name, variant, percent)] as Router.backends gives
-    them; `variant_pods` maps each variant to its pods' names.
+    them; `variant_pods` maps each variant to its pods' names (None when each
+    Service selects one variant by label: then a ready endpoint is enough).
     """
     names = sorted(set(name for name, _variant, share in backends if share > 0))
     if not names:
@@ -64,6 +65,35 @@ def wait_until_serving(cluster, namespace, backends, variant_pods, timeout):
         if error.status == 504 and last:
             raise ClusterError("%s: %s" % (error, "; ".join(last)), error.status, error.reason)
         raise
+
+
+def wait_until_available(cluster, namespace, names, timeout):
+    """Wait, on a watch, until the Deployments `names` run every desired replica of their latest spec, Ready.
+
+    Running out of time names what keeps them from it (a missing image, a crash loop)."""
+    if not names:
+        return
+    seen = {}
+
+    def available(deployments):
+        seen.update((name, deployments.get(name)) for name in names)
+        return all(deployment and not deployment_problems(deployment, [], min_ready=0) for deployment in seen.values())
+
+    try:
+        cluster.wait("apps/v1", "Deployment", namespace, available, timeout,
+                     "Deployments %s to be available" % ", ".join(sorted(names)))
+    except ClusterError as error:
+        if error.status != 504:
+            raise
+        problems = []
+        for name, deployment in sorted(seen.items()):
+            if deployment is None:
+                problems.append("Deployment %s/%s does not exist" % (namespace, name))
+                continue
+            selector = selector_string(((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels"))
+            pods = cluster.list("v1", "Pod", namespace, label_selector=selector)[0]
+            problems.extend(deployment_problems(deployment, pods, min_ready=0))
+        raise ClusterError("%s: %s" % (error, "; ".join(problems)), error.status, error.reason)
 
 
 def diff_entry(before, after, header):

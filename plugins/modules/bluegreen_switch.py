@@ -194,18 +194,16 @@ duration_ms:
   sample: 42
 """
 
-import getpass
-import os
 import time
 
 from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledgers
 from ansible_collections.cxpe.rollout.plugins.module_utils.args_common import (
     RECORD_ARG_SPEC,
-    ROUTER_KINDS,
     ROUTERS_ARG_SPEC,
     TARGET_ARG_SPEC,
     WAIT_ARG_SPEC,
     argument_spec,
+    login,
 )
 from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import (
     Cluster,
@@ -218,11 +216,10 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.routers import (
     RouterError,
     make_router,
 )
-from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import bluegreen
+from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import Refusal, bluegreen
 from ansible_collections.cxpe.rollout.plugins.module_utils.traffic import (
     diff_entry,
     read_routers,
-    shift,
     wait_until_serving,
 )
 from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import (
@@ -238,11 +235,13 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions imp
     CoreException,
 )
 
-ROUTER_SUBOPTIONS = dict((key, dict(value)) for key, value in ROUTERS_ARG_SPEC["routers"]["options"].items())
+# The preview router: an all-or-nothing router kind and the options those kinds take.
+PREVIEW_KINDS = ["ingress", "route", "service"]
+PREVIEW_SUBOPTIONS = dict((key, dict(ROUTERS_ARG_SPEC["routers"]["options"][key])) for key in ("name", "selector_key", "host", "path"))
 
 
 def module_spec():
-    preview = dict(ROUTER_SUBOPTIONS, kind={"type": "str", "choices": ROUTER_KINDS, "default": "service"})
+    preview = dict(PREVIEW_SUBOPTIONS, kind={"type": "str", "choices": PREVIEW_KINDS, "default": "service"})
     return argument_spec(
         TARGET_ARG_SPEC, ROUTERS_ARG_SPEC, WAIT_ARG_SPEC, RECORD_ARG_SPEC,
         color={"type": "str", "choices": list(COLORS)},
@@ -251,13 +250,6 @@ def module_spec():
         min_ready_replicas={"type": "int", "default": 1},
         preview={"type": "dict", "options": preview},
     )
-
-
-def login():
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return os.environ.get("USER") or "unknown"
 
 
 def read_deployment(cluster, namespace, service, color):
@@ -303,11 +295,11 @@ def write(cluster, params, read, plan):
     differences = []
     after_objects = dict((router.key, obj) for router, obj in read["routers"])
     for router, before, _planned in plan["changes"]:
-        before, after_objects[router.key] = shift(cluster, router, before, {target: 100})
+        before, after_objects[router.key] = router.apply(cluster, before, {target: 100})
         differences.append(diff_entry(before, after_objects[router.key], router.describe()))
     if plan["preview_change"]:
         router, before, _planned = plan["preview_change"]
-        before, after = shift(cluster, router, before, {other_color(target): 100})
+        before, after = router.apply(cluster, before, {other_color(target): 100})
         differences.append(diff_entry(before, after, router.describe() + " (preview)"))
     configmap = read["configmap"]
     if plan["ledger_entry"]:
@@ -356,7 +348,7 @@ def main():
     try:
         cluster = Cluster(get_api_client(module).client, check_mode=module.check_mode)
         result = switch(cluster, module.params, module._diff)
-    except bluegreen.Refusal as refusal:
+    except Refusal as refusal:
         module.fail_json(msg="refusing to switch %s/%s: %s" % (module.params["namespace"], module.params["service"], refusal),
                          problems=refusal.problems, **outcome())
     except (ClusterError, LedgerError, RouterError, CoreException) as error:

@@ -39,10 +39,10 @@ options:
     elements: dict
     suboptions:
       kind:
-        description: C(service), C(ingress) or C(route).
+        description: C(service), C(ingress) or C(route) for blue/green services; C(nginx), C(route), C(consul) or C(replicas) for canaries.
         type: str
         required: true
-        choices: [ingress, route, service]
+        choices: [consul, ingress, nginx, replicas, route, service]
       name:
         description: Name of the object. Defaults to O(service).
         type: str
@@ -54,6 +54,12 @@ options:
         type: str
       path:
         description: For C(ingress), only this path.
+        type: str
+      header:
+        description: Not used here; accepted so the routers of M(cxpe.rollout.canary_weight) can be passed as they are.
+        type: str
+      header_value:
+        description: Not used here, as O(routers[].header).
         type: str
 extends_documentation_fragment:
   - cxpe.rollout.rollout.read_only

@@ -14,11 +14,13 @@ one file of this package, registered in ROUTERS by the `kind` users write:
     router.route(obj, {"green": 100})  # the object routing that, or None when it already does
     router.backends(obj)             # the Services carrying the traffic: [(name, variant, percent)]
 
-Everything here is pure: adapters read and return plain dicts, and the
-modules do the I/O through cluster.Cluster. A router that cannot do what is
-asked (a selector key it lacks, a split it cannot express) raises RouterError.
-Weighted adapters (`weighted = True`) accept any shares; the others only
-all-or-nothing ones.
+The adapters' logic is pure: it reads and returns plain dicts. Their I/O is
+two small methods over a cluster.Cluster, `read` and `apply` (one guarded
+write of the object route() returns), which an adapter whose routing spans
+several objects (`replicas`: two Deployments) overrides. A router that
+cannot do what is asked (a selector key it lacks, a split it cannot express)
+raises RouterError. Weighted adapters (`weighted = True`) accept any shares;
+the others only all-or-nothing ones.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -66,7 +68,7 @@ class Router(object):
     api_version = None
     object_kind = None
     weighted = False
-    # Paths under spec that hold the routing: what snapshot() keeps and restore() puts back.
+    # Paths under spec that hold the routing: what snapshot() records in the ledger.
     routing_fields = ()
 
     def __init__(self, name, namespace, service, options=None):
@@ -85,6 +87,11 @@ class Router(object):
 
     def describe(self):
         return "%s %s/%s" % (self.object_kind, self.namespace, self.name)
+
+    @classmethod
+    def default_name(cls, service):
+        """The router object's name when the user gives none."""
+        return service
 
     def backend_service(self, variant):
         """The Service that selects one variant's pods: <service>-<variant>."""
@@ -117,6 +124,28 @@ class Router(object):
                               % (self.describe(), format_shares(shares)))
         return variant
 
+    def companions(self):
+        """Other objects the router relies on: [(apiVersion, kind, name, problems(obj) -> [str])]."""
+        return []
+
+    def prepare(self, obj, ledger):
+        """Learn what route() needs beyond the object from the service's ledger (None when it has none)."""
+
+    def objects(self, obj):
+        """[(description, object)]: the API objects behind what read() returns, for diffs."""
+        return [(self.describe(), obj)]
+
+    def read(self, cluster):
+        """The router object, or None when it does not exist."""
+        return cluster.get(self.api_version, self.object_kind, self.name, self.namespace)
+
+    def apply(self, cluster, current, shares, settle=None):
+        """Make the router route `shares`: (before, after). One write guarded by resourceVersion; on a
+        conflict the object is read again and the change planned again, so a concurrent edit of other
+        fields is kept. `settle(names)` (waiting for workloads to be available) is for adapters that scale."""
+        return cluster.update(self.api_version, self.object_kind, self.name, self.namespace,
+                              lambda obj: self.route(obj, shares), current=current)
+
     def state(self, obj):
         """What the ledger records of this router: its shares and its routing fields."""
         return {"kind": self.kind, "name": self.name, "shares": self.shares(obj), "spec": self.snapshot(obj)}
@@ -125,24 +154,27 @@ class Router(object):
         spec = obj.get("spec") or {}
         return dict((field, copy.deepcopy(spec[field])) for field in self.routing_fields if field in spec)
 
-    def restore(self, obj, snapshot):
-        """The object with the routing fields of a snapshot put back; None when it already has them."""
-        if self.snapshot(obj) == snapshot:
-            return None
-        restored = copy.deepcopy(obj)
-        spec = restored.setdefault("spec", {})
-        for field in self.routing_fields:
-            if field in snapshot:
-                spec[field] = copy.deepcopy(snapshot[field])
-            else:
-                spec.pop(field, None)
-        return restored
-
 
 def _registry():
     # Imported here: each adapter module imports Router from this package.
-    from ansible_collections.cxpe.rollout.plugins.module_utils.routers import ingress, route, service
-    return dict((adapter.kind, adapter) for adapter in (service.ServiceRouter, ingress.IngressRouter, route.RouteRouter))
+    from ansible_collections.cxpe.rollout.plugins.module_utils.routers import consul, ingress, nginx, replicas, route, service
+    adapters = (service.ServiceRouter, ingress.IngressRouter, route.RouteRouter, nginx.NginxRouter, consul.ConsulRouter,
+                replicas.ReplicasRouter)
+    return dict((adapter.kind, adapter) for adapter in adapters)
+
+
+def unreadable(routers):
+    """Why some routers cannot be used: [(Router, object or None)] in, problems out."""
+    problems = []
+    for router, obj in routers:
+        if obj is None:
+            problems.append("%s does not exist" % router.describe())
+            continue
+        try:
+            router.shares(obj)
+        except RouterError as error:
+            problems.append("%s" % error)
+    return problems
 
 
 def router_kinds():
@@ -156,7 +188,8 @@ def make_router(spec, namespace, service):
     if kind not in adapters:
         raise RouterError("unknown router kind %r; known kinds: %s" % (kind, ", ".join(sorted(adapters))))
     options = dict((key, value) for key, value in spec.items() if key not in ("kind", "name") and value is not None)
-    return adapters[kind](spec.get("name") or service, namespace, service, options)
+    adapter = adapters[kind]
+    return adapter(spec.get("name") or adapter.default_name(service), namespace, service, options)
 
 
 def ready_endpoint_pods(slices):
@@ -176,12 +209,13 @@ def ready_endpoint_pods(slices):
     return pods
 
 
-def serving_problems(backends, slices_by_service, variant_pods):
+def serving_problems(backends, slices_by_service, variant_pods=None):
     """What keeps the backends from serving only their variant's pods; [] when they do.
 
     `backends` are [(Service name, variant, percent)] from Router.backends,
     `slices_by_service` maps Service names to their EndpointSlices, and
-    `variant_pods` maps each variant to the names of its pods.
+    `variant_pods` maps each variant to the names of its pods (None: any
+    ready endpoint will do, for Services that select one variant by label).
     """
     problems = []
     for service_name, variant, share in backends:
@@ -190,6 +224,8 @@ def serving_problems(backends, slices_by_service, variant_pods):
         serving = ready_endpoint_pods(slices_by_service.get(service_name) or [])
         if not serving:
             problems.append("Service %s has no ready endpoint" % service_name)
+            continue
+        if variant_pods is None:
             continue
         others = sorted(serving - set(variant_pods.get(variant) or ()))
         if others:

@@ -17,20 +17,13 @@ __metaclass__ = type
 from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledgers
 from ansible_collections.cxpe.rollout.plugins.module_utils.labels import COLORS, other_color
 from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import deployment_problems
-from ansible_collections.cxpe.rollout.plugins.module_utils.routers import RouterError, single_variant
+from ansible_collections.cxpe.rollout.plugins.module_utils.routers import RouterError, single_variant, unreadable
 from ansible_collections.cxpe.rollout.plugins.module_utils.status import deployment_status
+from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import Refusal
 
 STRATEGY = "blue_green"
 ACTIVE = "active"
 ROLLED_BACK = "rolled_back"
-
-
-class Refusal(Exception):
-    """The switch cannot be made; `problems` lists every reason, and nothing was changed."""
-
-    def __init__(self, problems):
-        super(Refusal, self).__init__("; ".join(problems))
-        self.problems = list(problems)
 
 
 def deployment_name(service, color):
@@ -52,19 +45,6 @@ def target_color(state, color, ledger, ledger_where):
     if not previous:
         raise Refusal(["the rollout ledger %s names no previous color to roll back to" % ledger_where])
     return previous
-
-
-def _router_problems(routers):
-    problems = []
-    for router, obj in routers:
-        if obj is None:
-            problems.append("%s does not exist" % router.describe())
-            continue
-        try:
-            router.shares(obj)
-        except RouterError as error:
-            problems.append("%s" % error)
-    return problems
 
 
 def serving_color(routers, ledger):
@@ -120,7 +100,7 @@ def plan_switch(request, deployments, target_pods, routers, preview, ledger, now
     else:
         problems.extend(deployment_problems(deployment, target_pods, request.get("version"),
                                             request.get("min_ready_replicas", 1)))
-    problems.extend(_router_problems(routers + ([preview] if preview else [])))
+    problems.extend(unreadable(routers + ([preview] if preview else [])))
     if problems:
         raise Refusal(problems)
 

@@ -176,6 +176,7 @@ def test_namespaces_are_listed_once_in_group_order():
     (lambda c: c["groups"][1]["services"][0].pop("namespace"), "the group has several namespaces, so the service must name one"),
     (lambda c: c["groups"][1]["services"][1].update(step=2), "step must be an integer from the group's step to 9"),
     (lambda c: c["groups"][2]["services"][0].update(name="a" * 56), "must be a DNS-1123 label of at most 55 characters"),
+    (lambda c: c["groups"][1]["services"][0].update(name="a" * 57), "must be a DNS-1123 label of at most 56 characters"),
     (lambda c: c["priority_classes"].append({"name": "low", "value": 1}), "duplicate priority class 'low'"),
     (lambda c: c["priority_classes"][0].update(value="10"), "value must be an integer"),
     (lambda c: c["infrastructure"][0].update(step=2), "infrastructure[0] must be a mapping with step 1"),
@@ -196,9 +197,11 @@ def test_every_problem_is_reported_at_once():
     assert "big_bang" in report and "urgent" in report
 
 
-def test_a_blue_green_name_may_be_long_elsewhere():
+def test_a_blue_green_or_canary_name_may_be_long_elsewhere():
     catalog = small_catalog()
     catalog["groups"][0]["services"][0]["name"] = "a" * 63
+    catalog["groups"][1]["services"][0]["name"] = "b" * 56
+    catalog["groups"][2]["services"][0]["name"] = "c" * 55
     validate_catalog(catalog)
 
 

@@ -7,6 +7,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import pytest
+from ansible_collections.cxpe.rollout.plugins.module_utils.catalog import (
+    DNS1123_LABEL,
+    DNS1123_LABEL_MAX,
+    STRATEGIES,
+    max_service_name_length,
+)
 from ansible_collections.cxpe.rollout.plugins.module_utils.manifests import (
     ManifestError,
     foundation_manifests,
@@ -53,13 +59,53 @@ def test_rolling_update_service_is_one_deployment_and_its_service():
     assert svc["spec"]["ports"][0]["targetPort"] == "http"
 
 
-def test_canary_service_starts_on_the_stable_track_and_its_service_selects_every_track():
+def test_canary_service_has_a_stable_and_an_idle_canary_track_and_a_service_per_track():
     manifests = by_kind(service_manifests(service("canary"), "1.2.3", REGISTRY, 2))
-    (deployment,), (svc,) = manifests["Deployment"], manifests["Service"]
-    assert deployment["metadata"]["name"] == "svc"
-    assert deployment["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": "svc", "cxpe.io/track": "stable"}
-    assert deployment["spec"]["template"]["metadata"]["labels"]["cxpe.io/track"] == "stable"
-    assert svc["spec"]["selector"] == {"app.kubernetes.io/name": "svc"}
+    deployments = dict((item["metadata"]["name"], item) for item in manifests["Deployment"])
+    assert sorted(deployments) == ["svc", "svc-canary"]
+    assert deployments["svc"]["spec"]["replicas"] == 2
+    assert deployments["svc-canary"]["spec"]["replicas"] == 0
+    for name, track in (("svc", "stable"), ("svc-canary", "canary")):
+        spec = deployments[name]["spec"]
+        assert spec["selector"]["matchLabels"] == {"app.kubernetes.io/name": "svc", "cxpe.io/track": track}
+        assert spec["template"]["metadata"]["labels"]["cxpe.io/track"] == track
+        # consul-k8s turns the annotation into the service meta a ServiceResolver subset filters on.
+        assert spec["template"]["metadata"]["annotations"] == {"consul.hashicorp.com/service-meta-track": track}
+        # On first deploy the canary runs what the stable track runs.
+        assert spec["template"]["spec"]["containers"][0]["image"] == "registry.example.com/genesys/svc:1.2.3"
+        assert deployments[name]["metadata"]["labels"]["app.kubernetes.io/version"] == "1.2.3"
+    services = dict((item["metadata"]["name"], item["spec"]["selector"]) for item in manifests["Service"])
+    assert services == {
+        "svc": {"app.kubernetes.io/name": "svc"},
+        "svc-stable": {"app.kubernetes.io/name": "svc", "cxpe.io/track": "stable"},
+        "svc-canary": {"app.kubernetes.io/name": "svc", "cxpe.io/track": "canary"},
+    }
+
+
+def test_canary_track_keeps_what_it_runs_and_its_replicas():
+    manifests = service_manifests(service("canary"), "1.2.3", REGISTRY, 3,
+                                  deployment_versions={"svc-canary": "1.3.0"}, canary_replicas=1)
+    deployments = dict((item["metadata"]["name"], item) for item in by_kind(manifests)["Deployment"])
+    assert deployments["svc"]["spec"]["template"]["spec"]["containers"][0]["image"].endswith("/svc:1.2.3")
+    assert deployments["svc-canary"]["spec"]["template"]["spec"]["containers"][0]["image"].endswith("/svc:1.3.0")
+    assert deployments["svc-canary"]["spec"]["replicas"] == 1
+
+
+def test_the_track_annotation_joins_the_pod_annotations_and_wins_over_them():
+    manifests = service_manifests(service("canary"), "1", REGISTRY, 1, pod_annotations={
+        "kubesim.cxpe.io/ready-after": "2", "consul.hashicorp.com/service-meta-track": "mine"})
+    annotations = [item["spec"]["template"]["metadata"]["annotations"] for item in manifests if item["kind"] == "Deployment"]
+    assert annotations == [
+        {"kubesim.cxpe.io/ready-after": "2", "consul.hashicorp.com/service-meta-track": "stable"},
+        {"kubesim.cxpe.io/ready-after": "2", "consul.hashicorp.com/service-meta-track": "canary"},
+    ]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_the_longest_service_name_the_catalog_accepts_gives_valid_object_names(strategy):
+    name = "a" * max_service_name_length(strategy)
+    for manifest in service_manifests(service(strategy, name), "1", REGISTRY, 1):
+        assert len(manifest["metadata"]["name"]) <= DNS1123_LABEL_MAX and DNS1123_LABEL.match(manifest["metadata"]["name"])
 
 
 @pytest.mark.parametrize("active, idle", [("blue", "green"), ("green", "blue")])
@@ -124,7 +170,9 @@ def test_steps_hold_their_services_in_order():
     assert [(entry["step"], entry["groups"], entry["services"]) for entry in plan] == [
         (2, ["a"], ["a1"]), (3, ["b", "c"], ["b1", "c1"]), (8, ["b"], ["b2"]),
     ]
-    assert [item["metadata"]["name"] for item in plan[1]["manifests"]] == ["b1-blue", "b1-green", "b1", "b1-preview", "c1", "c1"]
+    assert [item["metadata"]["name"] for item in plan[1]["manifests"]] == [
+        "b1-blue", "b1-green", "b1", "b1-preview", "c1", "c1-canary", "c1", "c1-stable", "c1-canary",
+    ]
 
 
 def test_versions_override_the_platform_version():
@@ -133,7 +181,8 @@ def test_versions_override_the_platform_version():
               for entry in plan for item in entry["manifests"] if item["kind"] == "Deployment"]
     assert images == [
         "registry.example.com/genesys/a1:1", "registry.example.com/genesys/b1:1", "registry.example.com/genesys/b1:1",
-        "registry.example.com/genesys/c1:2", "registry.example.com/genesys/b2:1", "registry.example.com/genesys/b2:1",
+        "registry.example.com/genesys/c1:2", "registry.example.com/genesys/c1:2",
+        "registry.example.com/genesys/b2:1", "registry.example.com/genesys/b2:1",
     ]
 
 
@@ -144,6 +193,11 @@ def test_versions_of_services_that_are_not_deployed_are_refused():
 
 def images(plan):
     return dict((item["metadata"]["name"], item["spec"]["template"]["spec"]["containers"][0]["image"].rsplit(":", 1)[1])
+                for entry in plan for item in entry["manifests"] if item["kind"] == "Deployment")
+
+
+def deployment_replicas(plan):
+    return dict((item["metadata"]["name"], item["spec"]["replicas"])
                 for entry in plan for item in entry["manifests"] if item["kind"] == "Deployment")
 
 
@@ -162,7 +216,7 @@ OBSERVED = {
 
 def test_what_runs_wins_over_the_platform_defaults():
     plan = step_manifests(groups(), version="1", registry=REGISTRY, replicas=2, observed=OBSERVED)
-    assert images(plan) == {"a1": "7", "b1-blue": "6", "b1-green": "8", "c1": "1", "b2-blue": "1", "b2-green": "1"}
+    assert images(plan) == {"a1": "7", "b1-blue": "6", "b1-green": "8", "c1": "1", "c1-canary": "1", "b2-blue": "1", "b2-green": "1"}
     shapes = replicas_and_selectors(plan)
     assert shapes["b1-green"] == 2 and shapes["b1-blue"] == 0
     assert shapes["b1"]["cxpe.io/color"] == "green" and shapes["b1-preview"]["cxpe.io/color"] == "blue"
@@ -173,7 +227,7 @@ def test_explicit_overrides_win_over_what_runs():
     plan = step_manifests(groups(), version="1", registry=REGISTRY, replicas=2, observed=OBSERVED,
                           versions={"a1": "3", "b1": "5"}, active_colors={"b1": "blue"})
     # The explicit version goes to the active color; the idle one keeps what it runs.
-    assert images(plan) == {"a1": "3", "b1-blue": "5", "b1-green": "8", "c1": "1", "b2-blue": "1", "b2-green": "1"}
+    assert images(plan) == {"a1": "3", "b1-blue": "5", "b1-green": "8", "c1": "1", "c1-canary": "1", "b2-blue": "1", "b2-green": "1"}
     shapes = replicas_and_selectors(plan)
     assert shapes["b1-blue"] == 2 and shapes["b1-green"] == 0
     assert shapes["b1"]["cxpe.io/color"] == "blue"
@@ -193,3 +247,27 @@ def test_an_invalid_platform_version_is_refused_even_when_every_service_keeps_it
     observed = {"a": {"a1": {"versions": {"a1": "7"}}}}
     with pytest.raises(ManifestError, match="version '9.0\\+1' of the platform is not a valid label value"):
         step_manifests(groups()[:1], version="9.0+1", registry=REGISTRY, replicas=1, observed=observed)
+
+
+CANARY_OBSERVED = {"c": {"c1": {"versions": {"c1": "4", "c1-canary": "5"}, "replicas": {"c1": 5, "c1-canary": 1}}}}
+
+
+def test_a_canary_upgrade_in_progress_keeps_its_version_and_replicas():
+    plan = step_manifests(groups()[2:], version="1", registry=REGISTRY, replicas=2, observed=CANARY_OBSERVED)
+    assert images(plan) == {"c1": "4", "c1-canary": "5"}
+    # The stable track runs the replicas the platform asks for.
+    assert deployment_replicas(plan) == {"c1": 2, "c1-canary": 1}
+
+
+def test_an_explicit_version_goes_to_the_stable_track_and_the_canary_keeps_what_it_runs():
+    plan = step_manifests(groups()[2:], version="1", registry=REGISTRY, replicas=2, observed=CANARY_OBSERVED,
+                          versions={"c1": "6"})
+    assert images(plan) == {"c1": "6", "c1-canary": "5"}
+    assert deployment_replicas(plan)["c1-canary"] == 1
+
+
+def test_a_canary_deployed_for_the_first_time_runs_the_stable_version_at_zero_replicas():
+    observed = {"c": {"c1": {"versions": {"c1": "4"}, "replicas": {"c1": 2}}}}
+    plan = step_manifests(groups()[2:], version="1", registry=REGISTRY, replicas=2, observed=observed)
+    assert images(plan) == {"c1": "4", "c1-canary": "4"}
+    assert deployment_replicas(plan)["c1-canary"] == 0

@@ -46,3 +46,9 @@ def test_the_service_wins_over_the_ledger_for_the_active_color():
     state = observed_state([], [service("chat", {"app.kubernetes.io/name": "chat", "cxpe.io/color": "blue"})],
                            [ledger("chat", ("green", "2"), ("blue", "1"))])
     assert state["gws"]["chat"]["active_color"] == "blue"
+
+
+def test_the_cluster_says_the_replicas_of_each_deployment():
+    state = observed_state(
+        [dict(deployment("chat", "chat", "1"), replicas=3), dict(deployment("chat-canary", "chat", "2"), replicas=1)], [])
+    assert state["gws"]["chat"]["replicas"] == {"chat": 3, "chat-canary": 1}

@@ -21,12 +21,12 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.routers import (
 
 
 def test_the_argument_spec_offers_exactly_the_registered_kinds():
-    assert ROUTER_KINDS == router_kinds() == ["ingress", "route", "service"]
+    assert ROUTER_KINDS == router_kinds() == ["consul", "ingress", "nginx", "replicas", "route", "service"]
 
 
 def test_an_unknown_kind_is_refused_with_the_known_ones():
-    with pytest.raises(RouterError, match="unknown router kind 'nginx'; known kinds: ingress, route, service"):
-        make_router({"kind": "nginx"}, "ns", "web")
+    with pytest.raises(RouterError, match="unknown router kind 'istio'; known kinds: consul, ingress, nginx, replicas, route, service"):
+        make_router({"kind": "istio"}, "ns", "web")
 
 
 def test_a_router_is_named_after_the_service_unless_told_otherwise():

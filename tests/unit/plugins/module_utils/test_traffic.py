@@ -12,7 +12,6 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.routers import make_r
 from ansible_collections.cxpe.rollout.plugins.module_utils.traffic import (
     diff_entry,
     read_routers,
-    shift,
     wait_until_serving,
 )
 from cluster_support import FakeClient, ScriptedWatch
@@ -29,11 +28,11 @@ def endpoint_slice(name, service_name, *pods):
             "endpoints": [{"targetRef": {"kind": "Pod", "name": pod}, "conditions": {"ready": True}} for pod in pods]}
 
 
-def test_read_shift_and_diff_one_router():
+def test_read_apply_and_diff_one_router():
     client = FakeClient([service("web", "blue")])
     cluster = Cluster(client)
     ((router, obj),) = read_routers(cluster, [make_router({"kind": "service"}, "ns", "web")])
-    before, after = shift(cluster, router, obj, {"green": 100})
+    before, after = router.apply(cluster, obj, {"green": 100})
     assert after["spec"]["selector"]["cxpe.io/color"] == "green" and cluster.writes == 1
     entry = diff_entry(before, after, router.describe())
     assert entry["before"]["spec"]["selector"]["cxpe.io/color"] == "blue"
