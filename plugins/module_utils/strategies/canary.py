@@ -17,7 +17,7 @@ __metaclass__ = type
 
 from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledgers
 from ansible_collections.cxpe.rollout.plugins.module_utils.labels import CANARY_TRACK, STABLE_TRACK
-from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import deployment_problems
+from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import deployment_problems, pod_problems
 from ansible_collections.cxpe.rollout.plugins.module_utils.routers import FULL_SHARE, unreadable
 from ansible_collections.cxpe.rollout.plugins.module_utils.status import deployment_status
 from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import Refusal
@@ -59,6 +59,20 @@ def _request_problems(request):
     return problems
 
 
+def _canary_problems(request, canary, canary_pods, scales):
+    """What keeps the canary from taking a share: another version than asked; for a router, not being Ready;
+    for the replicas router (which scales the canary itself), pods that already fail."""
+    status = deployment_status(canary)
+    if request.get("version") and status["version"] != request["version"]:
+        return ["Deployment %s/%s runs version %s, not %s"
+                % (status["namespace"], status["name"], status["version"], request["version"])]
+    if request["weight"] <= 0:
+        return []
+    if not scales:
+        return deployment_problems(canary, canary_pods)
+    return [problem for pod in canary_pods for problem in pod_problems(pod)]
+
+
 def plan_weight(request, stable, canary, canary_pods, routers, companion_problems, ledger, now):
     """What a weight change does.
 
@@ -80,25 +94,16 @@ def plan_weight(request, stable, canary, canary_pods, routers, companion_problem
         problems.append("Deployment %s/%s does not exist" % (namespace, canary_deployment_name(service)))
     problems.extend(unreadable(routers))
     problems.extend(companion_problems)
+    scales = any(router.kind == "replicas" for router, _obj in routers)
+    if canary is not None:
+        problems.extend(_canary_problems(request, canary, canary_pods, scales))
     if problems:
         raise Refusal(problems)
     canary_version = deployment_status(canary)["version"]
     stable_version = deployment_status(stable)["version"]
-    scales = any(router.kind == "replicas" for router, _obj in routers)
-    if request.get("version") and canary_version != request["version"]:
-        problems.append("Deployment %s/%s runs version %s, not %s"
-                        % (namespace, canary_deployment_name(service), canary_version, request["version"]))
-    elif weight > 0 and not scales:
-        problems.extend(deployment_problems(canary, canary_pods))
-    elif weight > 0:
-        # The replicas router scales the canary itself; pods that already fail will not get better.
-        problems.extend(problem for pod in canary_pods for problem in deployment_problems(canary, [pod], min_ready=0)
-                        if problem.startswith("pod "))
     if request["outcome"] == PROMOTED and stable_version != canary_version:
-        problems.append("the stable track runs version %s, not the canary's %s: promote it before recording the promotion"
-                        % (stable_version, canary_version))
-    if problems:
-        raise Refusal(problems)
+        raise Refusal(["the stable track runs version %s, not the canary's %s: promote it before recording the promotion"
+                       % (stable_version, canary_version)])
 
     for router, obj in routers:
         router.prepare(obj, ledger)
