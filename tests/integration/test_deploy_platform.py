@@ -65,6 +65,8 @@ def test_the_whole_platform_is_deployed_ready_in_order_and_idempotently(kubesim_
             namespace = service.get("namespace", group["namespaces"][0])
             if group["strategy"] == "blue_green":
                 expected.update((namespace, service["name"] + suffix) for suffix in ("-blue", "-green"))
+            elif group["strategy"] == "canary":
+                expected.update((namespace, service["name"] + suffix) for suffix in ("", "-canary"))
             else:
                 expected.add((namespace, service["name"]))
     deployments = objects(simulator, "deployments")
@@ -78,6 +80,51 @@ def test_the_whole_platform_is_deployed_ready_in_order_and_idempotently(kubesim_
 
     assert deploy(simulator)[1]["changed"] == 0
     assert deploy(simulator, "--check")[1]["changed"] == 0
+
+
+def by_name(items):
+    return dict((item["metadata"]["name"], item) for item in items)
+
+
+def test_a_canary_service_gets_both_tracks_and_a_service_per_track_and_a_redeploy_keeps_the_canary(kubesim_factory):
+    simulator = kubesim_factory(time_scale=TIME_SCALE)
+    tenant = json.dumps({"platform_deploy_groups": ["tenant"], "platform_deploy_replicas": 2})
+    deploy(simulator, "-e", tenant)
+    deployments = by_name(objects(simulator, "deployments"))
+    assert sorted(deployments) == ["tenant-service", "tenant-service-canary"]
+    for name, track, replicas in (("tenant-service", "stable", 2), ("tenant-service-canary", "canary", 0)):
+        spec = deployments[name]["spec"]
+        assert spec["replicas"] == replicas
+        assert spec["selector"]["matchLabels"] == {"app.kubernetes.io/name": "tenant-service", "cxpe.io/track": track}
+        assert spec["template"]["metadata"]["annotations"]["consul.hashicorp.com/service-meta-track"] == track
+        assert spec["template"]["spec"]["containers"][0]["image"] == "registry.example.com/genesys/tenant-service:9.0.100.01"
+        assert deployment_ready(deployments[name])
+    services = dict((item["metadata"]["name"], item["spec"]["selector"])
+                    for item in objects(simulator, "services") if item["metadata"]["namespace"] == "voice")
+    assert services == {
+        "tenant-service": {"app.kubernetes.io/name": "tenant-service"},
+        "tenant-service-stable": {"app.kubernetes.io/name": "tenant-service", "cxpe.io/track": "stable"},
+        "tenant-service-canary": {"app.kubernetes.io/name": "tenant-service", "cxpe.io/track": "canary"},
+    }
+
+    # A canary upgrade in progress, the next version on one canary pod: deploying again leaves it as it is.
+    canary = "9.0.100.02"
+    simulator.kubectl("patch", "deployment", "tenant-service-canary", "-n", "voice", "-p", json.dumps({
+        "metadata": {"labels": {"app.kubernetes.io/version": canary}},
+        "spec": {"replicas": 1, "template": {
+            "metadata": {"labels": {"app.kubernetes.io/version": canary}},
+            "spec": {"containers": [{"name": "tenant-service", "image": "registry.example.com/genesys/tenant-service:" + canary}]},
+        }},
+    }))
+    assert deploy(simulator, "-e", tenant)[1]["changed"] == 0
+    deployments = by_name(objects(simulator, "deployments"))
+    kept = deployments["tenant-service-canary"]
+    assert kept["spec"]["replicas"] == 1
+    assert kept["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == canary
+    assert kept["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":" + canary)
+    assert deployment_ready(kept)
+    assert deployments["tenant-service"]["spec"]["replicas"] == 2
+    assert deployments["tenant-service"]["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == "9.0.100.01"
 
 
 def timestamp(value):
