@@ -155,7 +155,9 @@ def test_grace_period_zero_cuts_what_is_in_flight(kubesim, request):
     wait_for_endpoints(kubesim, namespace, "web", ["web-0", "web-1"])
     propagate(kubesim)
     start_traffic(kubesim, namespace, "web", request_rate=40, request_duration=5, session_rate=2, session_duration=100000)
-    wait_for_metrics(kubesim, lambda s: count(s, "sessions_active", namespace, pod="web-0") >= 2, "sessions on web-0")
+    # More than one request duration of traffic on web-0 (about 20 requests a second), so its in-flight count is full.
+    wait_for_metrics(kubesim, lambda s: count(s, "sessions_active", namespace, pod="web-0") >= 2
+                     and count(s, "requests_total", namespace, pod="web-0") >= 150, "sessions and requests on web-0")
 
     kubernetes.client.CoreV1Api(api_client(kubesim)).delete_namespaced_pod("web-0", namespace, grace_period_seconds=0)
 
