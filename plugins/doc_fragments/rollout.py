@@ -79,7 +79,7 @@ options:
       header:
         description:
           - For C(nginx), a request header that sends a request to the canary whatever the weight
-            (C(canary-by-header)): the hidden entry point for smoke tests of the canary.
+            (C(canary-by-header)) - the hidden entry point for smoke tests of the canary.
         type: str
       header_value:
         description: For C(nginx), the value of O(routers[].header) that selects the canary (default C(always)).

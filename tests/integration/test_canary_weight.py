@@ -39,8 +39,8 @@ def simulator_fixture(shared_kubesim):
 
 
 def weight(namespace, kind, value, **arguments):
-    return ("cxpe.rollout.canary_weight", dict({"namespace": namespace, "service": "web", "weight": value,
-                                                 "routers": [{"kind": kind}]}, **arguments))
+    arguments = dict({"namespace": namespace, "service": "web", "weight": value, "routers": [{"kind": kind}]}, **arguments)
+    return ("cxpe.rollout.canary_weight", arguments)
 
 
 def measured_share(simulator, namespace):
