@@ -157,6 +157,10 @@ FIELDS = (
     Field("canary.version", ("canary", "version"), _text),
     Field("step", ("step",), _count),
     Field("measurements", ("measurements",), _json(list), _encode_json),
+    # Rolling drain: the plan (workload, revision, pods in order) and the progress (pods done with their
+    # timings, the batch in hand and its sessions), written at every step so a run can be resumed and watched.
+    Field("plan", ("plan",), _json(dict), _encode_json),
+    Field("progress", ("progress",), _json(dict), _encode_json),
     Field("created", ("created",), _timestamp),
     Field("updated", ("updated",), _timestamp),
     Field("history", ("history",), _history, _encode_json),
