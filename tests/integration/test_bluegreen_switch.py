@@ -219,7 +219,7 @@ def test_every_refusal_names_the_problem_and_changes_nothing(simulator, tmp_path
         (dict(color="green", preview={"name": "nope"}), "Service %s/nope does not exist" % namespace),
         (dict(state="rolled_back"), "there is no rollout ledger ConfigMap %s/web-rollout, so nothing says which color to roll back to" % namespace),
         (dict(color="green", version="3.0"), "Deployment %s/web-green runs version 2.0, not 3.0" % namespace),
-        (dict(color="green", routers=[{"kind": "nginx"}]), "value of kind must be one of: ingress, route, service, got: nginx"),
+        (dict(color="green", routers=[{"kind": "nginx"}]), "router kind nginx does not route blue/green colors; use ingress, route, service"),
     ]
     _run, results = run_tasks(simulator.env, tmp_path, [switch(namespace=namespace, **arguments) for arguments, _message in cases])
     for (arguments, message), result in zip(cases, results):

@@ -68,6 +68,8 @@ class Router(object):
     api_version = None
     object_kind = None
     weighted = False
+    # The strategies whose variants it routes: blue/green colors, canary tracks.
+    strategies = ("blue_green",)
     # Paths under spec that hold the routing: what snapshot() records in the ledger.
     routing_fields = ()
 
@@ -174,6 +176,16 @@ def unreadable(routers):
             router.shares(obj)
         except RouterError as error:
             problems.append("%s" % error)
+    return problems
+
+
+def strategy_problems(routers, strategy, what):
+    """Routers of a kind that does not route this strategy's variants (`what` names them)."""
+    problems = []
+    for router in routers:
+        if strategy not in router.strategies:
+            usable = sorted(kind for kind, adapter in _registry().items() if strategy in adapter.strategies)
+            problems.append("router kind %s does not route %s; use %s" % (router.kind, what, ", ".join(usable)))
     return problems
 
 

@@ -33,6 +33,7 @@ class ConsulRouter(Router):
     api_version = API_VERSION
     object_kind = "ServiceSplitter"
     weighted = True
+    strategies = ("canary",)
     routing_fields = ("splits",)
     variants = (STABLE_TRACK, CANARY_TRACK)
 

@@ -45,6 +45,7 @@ class NginxRouter(Router):
     api_version = "networking.k8s.io/v1"
     object_kind = "Ingress"
     weighted = True
+    strategies = ("canary",)
     variants = (STABLE_TRACK, CANARY_TRACK)
 
     @classmethod

@@ -52,6 +52,7 @@ class ReplicasRouter(Router):
     api_version = "apps/v1"
     object_kind = "Deployment"
     weighted = True
+    strategies = ("canary",)
     variants = (STABLE_TRACK, CANARY_TRACK)
 
     def __init__(self, name, namespace, service, options=None):

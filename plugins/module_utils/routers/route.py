@@ -32,6 +32,7 @@ class RouteRouter(Router):
     api_version = "route.openshift.io/v1"
     object_kind = "Route"
     weighted = True
+    strategies = ("blue_green", "canary")
     routing_fields = ("to", "alternateBackends")
 
     def _backends(self, obj):

@@ -17,7 +17,7 @@ __metaclass__ = type
 from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledgers
 from ansible_collections.cxpe.rollout.plugins.module_utils.labels import COLORS, other_color
 from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import deployment_problems
-from ansible_collections.cxpe.rollout.plugins.module_utils.routers import RouterError, single_variant, unreadable
+from ansible_collections.cxpe.rollout.plugins.module_utils.routers import RouterError, single_variant, strategy_problems, unreadable
 from ansible_collections.cxpe.rollout.plugins.module_utils.status import deployment_status
 from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import Refusal
 
@@ -100,6 +100,10 @@ def plan_switch(request, deployments, target_pods, routers, preview, ledger, now
     else:
         problems.extend(deployment_problems(deployment, target_pods, request.get("version"),
                                             request.get("min_ready_replicas", 1)))
+    mismatched = strategy_problems([router for router, _obj in routers + ([preview] if preview else [])], STRATEGY,
+                                   "blue/green colors")
+    if mismatched:
+        raise Refusal(problems + mismatched)
     problems.extend(unreadable(routers + ([preview] if preview else [])))
     if problems:
         raise Refusal(problems)

@@ -18,7 +18,7 @@ __metaclass__ = type
 from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledgers
 from ansible_collections.cxpe.rollout.plugins.module_utils.labels import CANARY_TRACK, STABLE_TRACK
 from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import deployment_problems, pod_problems
-from ansible_collections.cxpe.rollout.plugins.module_utils.routers import FULL_SHARE, unreadable
+from ansible_collections.cxpe.rollout.plugins.module_utils.routers import FULL_SHARE, strategy_problems, unreadable
 from ansible_collections.cxpe.rollout.plugins.module_utils.status import deployment_status
 from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import Refusal
 
@@ -85,7 +85,7 @@ def plan_weight(request, stable, canary, canary_pods, routers, companion_problem
     ledger_entry (see apply_entry) or None when the ledger already says so}. Raises Refusal.
     """
     namespace, service, weight = request["namespace"], request["service"], request["weight"]
-    problems = _request_problems(request)
+    problems = _request_problems(request) + strategy_problems([router for router, _obj in routers], STRATEGY, "canary tracks")
     if problems:
         raise Refusal(problems)
     if stable is None:

@@ -17,6 +17,7 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.routers import (
     router_kinds,
     serving_problems,
     single_variant,
+    strategy_problems,
 )
 
 
@@ -60,3 +61,12 @@ def test_serving_problems_name_what_still_serves_the_old_color():
     assert serving_problems(backends, {}, pods) == ["Service web has no ready endpoint"]
     # A backend that takes no share is not looked at.
     assert serving_problems([("web-blue", "blue", 0)], {}, pods) == []
+
+
+def test_each_strategy_takes_only_the_router_kinds_that_route_its_variants():
+    kinds = ["service", "ingress", "route", "nginx", "consul", "replicas"]
+    routers = [make_router({"kind": kind}, "ns", "web") for kind in kinds]
+    assert strategy_problems(routers, "blue_green", "blue/green colors") == [
+        "router kind %s does not route blue/green colors; use ingress, route, service" % kind for kind in ("nginx", "consul", "replicas")]
+    assert strategy_problems(routers, "canary", "canary tracks") == [
+        "router kind %s does not route canary tracks; use consul, nginx, replicas, route" % kind for kind in ("service", "ingress")]
