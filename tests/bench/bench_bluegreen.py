@@ -15,6 +15,7 @@ of the two plays, and the writes the module made per switch. About ten minutes o
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -44,19 +45,20 @@ def workload(color):
                           "ports": [{"name": "http", "containerPort": 8080}]}]}}}}
 
 
+def kubectl(kubeconfig, *args, stdin=None, timeout=KUBECTL_TIMEOUT):
+    """Run the real kubectl against the simulator; the CompletedProcess (CalledProcessError when it fails)."""
+    return subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], input=stdin, text=True, check=True,
+                          capture_output=True, timeout=timeout)
+
+
 def deploy(kubeconfig):
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": SERVICE},
                "spec": {"selector": {"app.kubernetes.io/name": SERVICE, "cxpe.io/color": "blue"},
                         "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}}
-
-    def kubectl(*args, stdin=None):
-        subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], input=stdin, text=True, check=True,
-                       capture_output=True, timeout=KUBECTL_TIMEOUT)
-
-    kubectl("create", "namespace", NAMESPACE)
-    kubectl("apply", "-n", NAMESPACE, "-f", "-", stdin=yaml.safe_dump_all([workload("blue"), workload("green"), service]))
+    kubectl(kubeconfig, "create", "namespace", NAMESPACE)
+    kubectl(kubeconfig, "apply", "-n", NAMESPACE, "-f", "-", stdin=yaml.safe_dump_all([workload("blue"), workload("green"), service]))
     for color in ("blue", "green"):
-        kubectl("rollout", "status", "-n", NAMESPACE, "deployment/%s-%s" % (SERVICE, color), "--timeout=60s")
+        kubectl(kubeconfig, "rollout", "status", "-n", NAMESPACE, "deployment/%s-%s" % (SERVICE, color), "--timeout=60s")
 
 
 MODULE_PLAY = [{"hosts": "localhost", "gather_facts": False, "tasks": [{
@@ -79,10 +81,27 @@ PLAIN_PLAY = [{"hosts": "localhost", "gather_facts": False, "tasks": [
 ]}]
 
 
-def run_play(path, env, color):
-    """Wall time of one ansible-playbook run, and its JSON report."""
+def ansible_env(kubeconfig):
+    """The environment of ansible-playbook: the simulator, the collection as built, a JSON report on stdout."""
+    return dict(os.environ, K8S_AUTH_KUBECONFIG=kubeconfig, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
+                ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOCALHOST_WARNING="false",
+                ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
+
+
+def write_plays(workdir, plays):
+    """Each play of {name: play} as a playbook file in workdir; {name: path}."""
+    paths = {}
+    for name, play in plays.items():
+        paths[name] = os.path.join(workdir, name + ".yml")
+        with open(paths[name], "w", encoding="utf-8") as handle:
+            yaml.safe_dump(play, handle)
+    return paths
+
+
+def run_play(path, env, variables):
+    """Wall time of one ansible-playbook run with the extra variables given, and its JSON report."""
     started = time.perf_counter()
-    result = subprocess.run([ANSIBLE_PLAYBOOK, path, "-e", "color=" + color], env=env, capture_output=True, text=True,
+    result = subprocess.run([ANSIBLE_PLAYBOOK, path, "-e", json.dumps(variables)], env=env, capture_output=True, text=True,
                             timeout=300, check=False)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
@@ -100,47 +119,53 @@ def percentile(values, fraction):
     return ordered[max(0, min(len(ordered) - 1, int(round(fraction * len(ordered) + 0.5)) - 1))]
 
 
+def print_timings(module_name, module_ms, module_wall, plain_name, plain_wall):
+    """The p50 / p95 table of the module time and of both plays' wall times, then the ratio of the plays."""
+    print("| measure | p50 | p95 |")
+    print("| --- | ---: | ---: |")
+    print("| %s module time (duration_ms) | %d ms | %d ms |" % (module_name, percentile(module_ms, 0.5), percentile(module_ms, 0.95)))
+    print("| play with %s (wall) | %.2f s | %.2f s |" % (module_name, percentile(module_wall, 0.5), percentile(module_wall, 0.95)))
+    print("| %s play (wall) | %.2f s | %.2f s |" % (plain_name, percentile(plain_wall, 0.5), percentile(plain_wall, 0.95)))
+    print("module play / plain play: %.2f at p50, %.2f at p95" % (
+        percentile(module_wall, 0.5) / percentile(plain_wall, 0.5), percentile(module_wall, 0.95) / percentile(plain_wall, 0.95)))
+
+
+@contextlib.contextmanager
+def simulator(prefix):
+    """A kubesim at TIME_SCALE for the length of a with block, in a new directory: (directory, kubeconfig path)."""
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    process, kubeconfig = start_simulator(workdir, "--time-scale", str(TIME_SCALE))
+    try:
+        yield workdir, kubeconfig
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--switches", type=int, default=50, help="switches of each kind (default 50)")
     args = parser.parse_args(argv)
-    workdir = tempfile.mkdtemp(prefix="kubesim-bench-bluegreen-")
-    process, kubeconfig = start_simulator(workdir, "--time-scale", str(TIME_SCALE))
-    try:
+    with simulator("kubesim-bench-bluegreen-") as (workdir, kubeconfig):
         deploy(kubeconfig)
-        env = dict(os.environ, K8S_AUTH_KUBECONFIG=kubeconfig, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
-                   ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOCALHOST_WARNING="false",
-                   ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
-        plays = {}
-        for name, play in (("module", MODULE_PLAY), ("plain", PLAIN_PLAY)):
-            plays[name] = os.path.join(workdir, name + ".yml")
-            with open(plays[name], "w", encoding="utf-8") as handle:
-                yaml.safe_dump(play, handle)
+        env = ansible_env(kubeconfig)
+        plays = write_plays(workdir, {"module": MODULE_PLAY, "plain": PLAIN_PLAY})
         module_ms, module_wall, plain_wall, writes = [], [], [], []
         color = "green"
         for _switch in range(args.switches):
             # The module switches to one color, the plain play back to the other, in turn.
-            elapsed, report = run_play(plays["module"], env, color)
+            elapsed, report = run_play(plays["module"], env, {"color": color})
             result = task_result(report)
             module_wall.append(elapsed)
             module_ms.append(result["duration_ms"])
             writes.append(result["writes"])
             color = "blue" if color == "green" else "green"
-            plain_wall.append(run_play(plays["plain"], env, color)[0])
+            plain_wall.append(run_play(plays["plain"], env, {"color": color})[0])
             color = "blue" if color == "green" else "green"
         print("kubesim at time scale %d, %d switches of each kind, %d cores" % (TIME_SCALE, args.switches, os.cpu_count()))
-        print("| measure | p50 | p95 |")
-        print("| --- | ---: | ---: |")
-        print("| bluegreen_switch module time (duration_ms) | %d ms | %d ms |" % (percentile(module_ms, 0.5), percentile(module_ms, 0.95)))
-        print("| play with bluegreen_switch (wall) | %.2f s | %.2f s |" % (percentile(module_wall, 0.5), percentile(module_wall, 0.95)))
-        print("| plain k8s_info + k8s + k8s_info play (wall) | %.2f s | %.2f s |" % (percentile(plain_wall, 0.5), percentile(plain_wall, 0.95)))
-        print("module play / plain play: %.2f at p50, %.2f at p95" % (
-            percentile(module_wall, 0.5) / percentile(plain_wall, 0.5), percentile(module_wall, 0.95) / percentile(plain_wall, 0.95)))
+        print_timings("bluegreen_switch", module_ms, module_wall, "plain k8s_info + k8s + k8s_info", plain_wall)
         print("API writes per module switch: %d to %d (router + ledger)" % (min(writes), max(writes)))
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
