@@ -15,7 +15,6 @@ from workload_objects import deployment, pod
 
 NOW = "2026-01-31T12:00:00Z"
 SERVING = "cxpe.io/serving"
-DELETED = {"deletionTimestamp": NOW}
 
 
 def statefulset(update_strategy="OnDelete", serving=True):
