@@ -258,8 +258,10 @@ class Cluster(object):
                 current = None
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def delete(self, api_version, kind, name, namespace=None, grace_period_seconds=None, propagation_policy=None):
-        """Delete an object; False when it was already gone."""
+    def delete(self, api_version, kind, name, namespace=None, grace_period_seconds=None, propagation_policy=None,
+               resource_version=None):
+        """Delete an object; False when it was already gone. With `resource_version`, only that version of it
+        (a precondition: a 409 Conflict when it changed)."""
         if self.check_mode:
             self._record("delete", kind, name, namespace, None)
             return True
@@ -269,6 +271,8 @@ class Cluster(object):
             options["gracePeriodSeconds"] = grace_period_seconds
         if propagation_policy:
             options["propagationPolicy"] = propagation_policy
+        if resource_version:
+            options["preconditions"] = {"resourceVersion": resource_version}
         try:
             self._call("delete %s" % describe(kind, name, namespace), lambda: self.client.delete(
                 resource, name=name, namespace=namespace, body=options, serialize=False))

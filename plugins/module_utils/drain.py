@@ -172,17 +172,17 @@ class Drain(object):
                 if error.status != 404:
                     raise
 
-    def replace(self, names, last):
+    def replace(self, names, last, report):
         if self.workload.kind == rolling.STATEFULSET:
             for name in names:
-                self.evict(name)
+                self.evict(name, self.params["timeout_grace_period"] if report[name]["timed_out"] else None)
         else:
             self.step_deployment(len(names), last)
 
-    def evict(self, name):
+    def evict(self, name, grace_period=None):
         """Evict a pod, waiting while a PodDisruptionBudget forbids it (429)."""
         deadline = self.clock() + self.params["eviction_timeout"]
-        while not self.cluster.evict(name, self.workload.namespace):
+        while not self.cluster.evict(name, self.workload.namespace, grace_period):
             if self.clock() >= deadline:
                 raise DrainFailed("a PodDisruptionBudget kept forbidding the eviction of pod %s/%s for %ds"
                                   % (self.workload.namespace, name, self.params["eviction_timeout"]))
@@ -232,8 +232,9 @@ class Drain(object):
 
     # ---------------------------------------------------------------- the run
 
-    def run(self, plan, done):
-        """Drain and replace the plan's pods still to do, batch by batch. Returns the per-pod report."""
+    def run(self, plan, done, resuming=()):
+        """Drain and replace the plan's pods still to do, batch by batch; `resuming` are the pods an interrupted
+        run was draining (their batch is recorded as resumed, not as a new drain). Returns the progress."""
         self.plan = plan
         workload = self.workload
         todo = [name for name in plan["pods"] if name not in done]
@@ -245,7 +246,7 @@ class Drain(object):
             report = dict((name, {"pod": name, "batch": index, "started": started, "sessions_seen": [],
                                   "drain_seconds": None, "replace_seconds": None, "timed_out": False}) for name in names)
             progress.update(current=names, phase="draining", since=ledgers.timestamp())
-            self.record("drain", rolling.DRAINING, plan, progress)
+            self.record("resume" if set(names) & set(resuming) else "drain", rolling.DRAINING, plan, progress)
             self.take_out_of_rotation(names)
             try:
                 self.drain(names, report)
@@ -255,7 +256,7 @@ class Drain(object):
             replace_started = self.clock()
             workload.refresh()
             last = index == len(batches) - 1
-            self.replace(names, last)
+            self.replace(names, last, report)
             workload.refresh()
             on_target += len(names)
             self.wait_replaced(names, on_target)

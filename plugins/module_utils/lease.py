@@ -118,6 +118,17 @@ class Lease(object):
         self._renewed = self._clock()
 
     def release(self):
-        if self._renewed is not None:
-            self.cluster.delete(API_VERSION, KIND, self.name, self.namespace)
-            self._renewed = None
+        """Delete the Lease if this run still holds it (never a Lease another run took over)."""
+        if self._renewed is None:
+            return
+        self._renewed = None
+        current = self.cluster.get(API_VERSION, KIND, self.name, self.namespace)
+        if current is None or ((current.get("spec") or {}).get("holderIdentity")) != self.holder:
+            return
+        try:
+            self.cluster.delete(API_VERSION, KIND, self.name, self.namespace,
+                                resource_version=current["metadata"].get("resourceVersion"))
+        except ClusterError as error:
+            # Taken over between the read and the delete: it is the new holder's now.
+            if error.status != 409:
+                raise

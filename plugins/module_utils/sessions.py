@@ -4,7 +4,8 @@
 """How many sessions a pod still serves, from one of three sources:
 
 - `prometheus`: an instant query whose `{pod}` is replaced by the pod's name (for example
-  `sum(voice_sip_active_calls{pod="{pod}"}) or vector(0)`);
+  `sum(voice_sip_active_calls{pod="{pod}"})`); no data is unknown, never 0, so a missed scrape cannot
+  pass for a drained pod;
 - `annotation`: a pod annotation the application keeps up to date (default `cxpe.io/active-sessions`);
 - `http`: a URL whose `{pod}` and `{pod_ip}` are replaced, answering a number, or JSON with a `sessions` number.
 
@@ -50,7 +51,7 @@ def _count(value):
         number = float(value)
     except (TypeError, ValueError):
         return None
-    if math.isnan(number) or number < 0:
+    if math.isnan(number) or math.isinf(number) or number < 0:
         return None
     return int(math.ceil(number))
 
@@ -91,7 +92,8 @@ class SessionCounter(object):
             reading = self.prometheus.query(self.query.replace(POD, name))
             if reading.status != OK:
                 return None, reading.message
-            return _count(reading.value), None
+            found = _count(reading.value)
+            return found, None if found is not None else "the query for pod %s returned %r, not a session count" % (name, reading.value)
         url = self.url.replace(POD, name).replace(POD_IP, (pod.get("status") or {}).get("podIP") or "")
         try:
             response = self._open(url, method="GET", timeout=self.timeout, validate_certs=self.validate_certs)

@@ -80,8 +80,9 @@ options:
   sessions_query:
     description:
       - Instant PromQL query of one pod's active sessions; C({pod}) is replaced by the pod's name.
-      - A pod with no series reads as unknown, so write the query to return 0 then, for example
-        C(sum(voice_active_calls{pod="{pod}"}) or vector(0)).
+      - No data reads as unknown and the drain keeps waiting (up to O(drain_timeout)), so a scrape that failed or
+        has not happened yet is never taken for a drained pod. Do not append C(or vector(0)) for that reason; the
+        exporter should report 0 for a pod without sessions.
     type: str
   sessions_annotation:
     description: The pod annotation holding its active sessions, for O(sessions_source=annotation).
@@ -101,6 +102,13 @@ options:
     type: str
     choices: [fail, proceed]
     default: fail
+  timeout_grace_period:
+    description:
+      - With O(on_timeout=proceed), the grace period in seconds a StatefulSet pod that still has sessions gets when
+        it is evicted. Defaults to the pod's own C(terminationGracePeriodSeconds), which for voice services may be
+        an hour.
+      - A Deployment's pods are removed by its controller, always with their own grace period.
+    type: int
   rotation_delay:
     description: Seconds to wait after the pods have left the endpoints, for proxies and ingress controllers to follow, before a count of 0 is trusted.
     type: float
@@ -156,7 +164,7 @@ EXAMPLES = r"""
     kind: StatefulSet
     name: voice-sip
     prometheus_url: http://prometheus.monitoring:9090
-    sessions_query: sum(sip_active_calls{pod="{pod}"}) or vector(0)
+    sessions_query: sum(sip_active_calls{pod="{pod}"})
     drain_timeout: 3600
 
 - name: Show the plan without changing anything
@@ -256,6 +264,7 @@ def module_spec():
         sessions_url={"type": "str"},
         drain_timeout={"type": "int", "default": 3600},
         on_timeout={"type": "str", "choices": ["fail", "proceed"], "default": "fail"},
+        timeout_grace_period={"type": "int"},
         rotation_delay={"type": "float", "default": 5},
         poll_interval={"type": "float", "default": 5},
         ready_timeout={"type": "int", "default": 600},
@@ -291,6 +300,7 @@ def plan_run(cluster, params):
     if problems:
         raise Refusal(problems)
     names = [pod["metadata"]["name"] for pod in rolling.order(kind, old, params["serving_label"])]
+    resumed = plan is not None
     if plan is None:
         plan = rolling.new_plan(kind, workload.obj, revision, names, params["batch_size"], ledgers.timestamp())
         done = []
@@ -298,13 +308,13 @@ def plan_run(cluster, params):
         done = [pod for pod in plan["pods"] if pod not in names]
         plan = dict(plan, pods=[pod for pod in plan["pods"] if pod in done or pod in names]
                     + [pod for pod in names if pod not in plan["pods"]])
-    return workload, (configmap, ledger, ledger_name), plan, done, interrupted_step
+    return workload, (configmap, ledger, ledger_name), plan, done, interrupted_step, resumed
 
 
 def run(cluster, params):
-    workload, ledger_state, plan, done, interrupted_step = plan_run(cluster, params)
+    workload, ledger_state, plan, done, interrupted_step, resumed = plan_run(cluster, params)
     todo = [pod for pod in plan["pods"] if pod not in done]
-    result = {"plan": rolling.batches(todo, plan["batch_size"]), "resumed": bool(done) or interrupted_step, "pods": []}
+    result = {"plan": rolling.batches(todo, plan["batch_size"]), "resumed": resumed, "pods": []}
     if cluster.check_mode or (not todo and not (workload.kind == rolling.DEPLOYMENT and workload.obj["spec"].get("paused"))):
         result["changed"] = bool(todo)
         return result
@@ -320,7 +330,7 @@ def run(cluster, params):
                            lambda obj: dict(obj, spec=dict(obj["spec"], paused=True)))
             workload.refresh()
         if todo:
-            progress = drain.run(plan, done)
+            progress = drain.run(plan, done, ((ledger_state[1] or {}).get("progress") or {}).get("current") or [] if resumed else [])
         else:
             # Nothing old is left: let the paused Deployment go, with the strategy it had.
             progress = {"done": list(done), "total": len(plan["pods"]), "current": [], "phase": "replaced"}

@@ -10,10 +10,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
+import signal
+import subprocess
+import threading
+import time
 
 import pytest
-from bluegreen_support import IMAGE, api_writes, get, ledger, new_namespace, resource_versions
-from playbook_support import run_tasks
+import yaml
+from bluegreen_support import IMAGE, api_writes, get, ledger, new_namespace, poll, resource_versions
+from playbook_support import ANSIBLE_PLAYBOOK, COLLECTIONS, INVENTORY, run_tasks
 from rolling_support import CapacitySampler, deploy, new_version, pod_versions, session_totals
 
 TIME_SCALE = 20
@@ -22,7 +28,8 @@ NAME = "calls"
 
 def drain(namespace, kind, prometheus, **arguments):
     options = {"namespace": namespace, "kind": kind, "name": NAME, "prometheus_url": prometheus.url,
-               "sessions_query": 'sum(kubesim_sessions_active{namespace="%s",pod="{pod}"}) or vector(0)' % namespace,
+               # No "or vector(0)": a pod Prometheus has no count for yet is not taken for a drained one.
+               "sessions_query": 'sum(kubesim_sessions_active{namespace="%s",pod="{pod}"})' % namespace,
                # Prometheus scrapes every second: a count read after that is newer than the pod's last new session.
                "rotation_delay": 1.5, "poll_interval": 0.5, "drain_timeout": 60, "ready_timeout": 60, "lease_duration": 10}
     options.update(arguments)
@@ -74,3 +81,132 @@ def test_a_full_drain_under_session_load_drops_no_session(cluster, tmp_path, req
     writes = api_writes(simulator)
     _run, (again,) = run_tasks(simulator.env, tmp_path, [drain(namespace, kind, prometheus)])
     assert again["changed"] is False and again["plan"] == [] and api_writes(simulator) == writes, again
+
+
+def put_away(simulator, namespace, kind):
+    """The workload and its new version, with clients on it."""
+    deploy(simulator, namespace, kind, NAME, "1.0", replicas=2, session_rate=4, session_duration=40)
+    new_version(simulator, namespace, kind, NAME, "2.0")
+
+
+def serving_labels(simulator, namespace):
+    result = simulator.kubectl("get", "pods", "-n", namespace, "-l", "app.kubernetes.io/name=" + NAME,
+                               "-o", "jsonpath={.items[*].metadata.labels.cxpe\\.io/serving}")
+    return sorted(result.stdout.split())
+
+
+def test_a_drain_that_times_out_fails_back_into_rotation_or_proceeds_as_told(cluster, tmp_path, request):
+    simulator, prometheus = cluster
+    namespace = new_namespace(simulator, request.node.name)
+    # Sessions that never end.
+    deploy(simulator, namespace, "StatefulSet", NAME, "1.0", replicas=2, session_rate=4, session_duration=1000000)
+    new_version(simulator, namespace, "StatefulSet", NAME, "2.0")
+    _run, (failed,) = run_tasks(simulator.env, tmp_path, [drain(namespace, "StatefulSet", prometheus, drain_timeout=2)])
+    assert failed["failed"] is True and "pods still had sessions after drain_timeout 2s: calls-1 (" in failed["msg"], failed
+    # The batch went back into rotation and nothing was replaced or dropped.
+    assert serving_labels(simulator, namespace) == ["true", "true"]
+    assert sorted(set(pod_versions(simulator, namespace, NAME).values())) == ["%s:1.0" % IMAGE]
+    assert session_totals(simulator, namespace)["dropped"] == 0
+    record = ledger(simulator, namespace, NAME)
+    assert record["phase"] == "failed" and "drain_timeout" in json.loads(record["progress"])["error"]
+    assert simulator.kubectl("get", "lease", NAME + "-rollout", "-n", namespace, check=False).returncode != 0
+
+    _run, (proceeded,) = run_tasks(simulator.env, tmp_path, [
+        drain(namespace, "StatefulSet", prometheus, drain_timeout=1, on_timeout="proceed", timeout_grace_period=5)])
+    assert proceeded.get("failed") is not True, proceeded
+    assert [pod["timed_out"] for pod in proceeded["pods"]] == [True, True]
+    assert sorted(set(pod_versions(simulator, namespace, NAME).values())) == ["%s:2.0" % IMAGE]
+    assert session_totals(simulator, namespace)["dropped"] > 0
+
+
+def test_a_pod_disruption_budget_holds_the_eviction_until_it_allows_it(cluster, tmp_path, request):
+    simulator, prometheus = cluster
+    namespace = new_namespace(simulator, request.node.name)
+    put_away(simulator, namespace, "StatefulSet")
+    budget = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": NAME},
+              "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app.kubernetes.io/name": NAME}}}}
+    simulator.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(budget))
+    outcome = {}
+    play = threading.Thread(target=lambda: outcome.update(results=run_tasks(
+        simulator.env, tmp_path, [drain(namespace, "StatefulSet", prometheus, eviction_timeout=60)])[1]))
+    play.start()
+    # The first pod drains, then its eviction is refused while the budget wants both pods.
+    poll(lambda: serving_labels(simulator, namespace), lambda labels: labels == ["false", "true"], "calls-1 to leave rotation")
+    time.sleep(3)
+    assert sorted(set(pod_versions(simulator, namespace, NAME).values())) == ["%s:1.0" % IMAGE]
+    simulator.kubectl("patch", "-n", namespace, "pdb", NAME, "--type=merge", "-p", '{"spec": {"minAvailable": 1}}')
+    play.join(timeout=120)
+    (drained,) = outcome["results"]
+    assert drained.get("failed") is not True, drained
+    assert sorted(set(pod_versions(simulator, namespace, NAME).values())) == ["%s:2.0" % IMAGE]
+    assert session_totals(simulator, namespace)["dropped"] == 0
+
+
+def test_a_killed_run_is_resumed_and_a_concurrent_run_refused(cluster, tmp_path, request):
+    simulator, prometheus = cluster
+    namespace = new_namespace(simulator, request.node.name)
+    deploy(simulator, namespace, "Deployment", NAME, "1.0", replicas=3, session_rate=4, session_duration=60)
+    new_version(simulator, namespace, "Deployment", NAME, "2.0")
+    first = start_tasks(simulator.env, tmp_path / "first", [drain(namespace, "Deployment", prometheus, lease_duration=3)])
+    # Wait until the first pod drains, then try a second run.
+    poll(lambda: serving_labels(simulator, namespace).count("false"), lambda count: count == 1,
+         "a pod to leave rotation (%s)" % (tmp_path / "first" / "output.log"))
+    before = resource_versions(simulator, namespace)
+    _run, (second,) = run_tasks(simulator.env, tmp_path, [drain(namespace, "Deployment", prometheus)])
+    assert second["failed"] is True and "is held by" in second["msg"] and "another run is rolling this workload" in second["msg"], second
+    # The whole controller host dies: ansible-playbook and the module process it started (in a session of its own).
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    subprocess.run(["pkill", "-KILL", "-f", "AnsiballZ_rolling_drain"], check=False)
+    assert resource_versions(simulator, namespace)[("ConfigMap", NAME + "-rollout")] == before[("ConfigMap", NAME + "-rollout")]
+    draining = json.loads(ledger(simulator, namespace, NAME)["progress"])["current"]
+    assert len(draining) == 1
+    # Once its Lease has expired, a new run takes over and finishes the pod that was draining first.
+    time.sleep(3.5)
+    _run, (resumed,) = run_tasks(simulator.env, tmp_path, [drain(namespace, "Deployment", prometheus)])
+    assert resumed.get("failed") is not True, resumed
+    assert resumed["resumed"] is True and resumed["plan"][0] == draining, resumed["plan"]
+    assert sorted(set(pod_versions(simulator, namespace, NAME).values())) == ["%s:2.0" % IMAGE]
+    assert session_totals(simulator, namespace)["dropped"] == 0
+    # No pod was drained twice: each old pod starts one drain in the history, and the interrupted one was resumed.
+    history = json.loads(ledger(simulator, namespace, NAME)["history"])
+    drained = [pod for entry in history if entry["action"] == "drain" for pod in entry["to"]["pods"]]
+    assert len(drained) == len(set(drained)) == 3, drained
+    assert [entry["to"]["pods"] for entry in history if entry["action"] == "resume"] == [draining]
+
+
+def test_bad_input_is_refused_and_nothing_changes(cluster, tmp_path, request):
+    simulator, prometheus = cluster
+    namespace = new_namespace(simulator, request.node.name)
+    put_away(simulator, namespace, "Deployment")
+    before = resource_versions(simulator, namespace)
+    writes = api_writes(simulator)
+    cases = [
+        (dict(batch_size=0), "batch_size must be at least 1, not 0"),
+        (dict(batch_size=2), "batch_size 2 would take more pods out of rotation than max_unavailable 1 allows"),
+        (dict(name="nope"), "Deployment %s/nope does not exist" % namespace),
+        (dict(pod_selector="zone=nowhere"), "Deployment %s/%s: its selector matches no pod" % (namespace, NAME)),
+        (dict(sessions_query="sum(kubesim_sessions_active)"), "must contain the pod placeholder {pod}"),
+        (dict(drain_timeout=-1), "drain_timeout must not be negative, not -1"),
+        (dict(kind="StatefulSet"), "StatefulSet %s/%s does not exist" % (namespace, NAME)),
+    ]
+    _run, results = run_tasks(simulator.env, tmp_path, [
+        ("cxpe.rollout.rolling_drain", dict(drain(namespace, "Deployment", prometheus)[1], **arguments)) for arguments, _message in cases])
+    for (arguments, message), result in zip(cases, results):
+        assert result.get("failed") is True, (arguments, result)
+        assert message in result["msg"], (message, result["msg"])
+    assert api_writes(simulator) == writes
+    assert resource_versions(simulator, namespace) == before
+
+
+def start_tasks(environment, workdir, tasks):
+    """Start ansible-playbook on module calls in a process group of its own, without waiting for it."""
+    workdir.mkdir()
+    play = [{"hosts": "localhost", "gather_facts": False,
+             "tasks": [{"name": "task %d" % index, module: arguments} for index, (module, arguments) in enumerate(tasks)]}]
+    playbook = workdir / "play.yml"
+    playbook.write_text(yaml.safe_dump(play))
+    env = dict(environment, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS)
+    with open(workdir / "output.log", "w", encoding="utf-8") as output:
+        return subprocess.Popen([ANSIBLE_PLAYBOOK, "-i", INVENTORY, str(playbook)], env=env, stdout=output,
+                                stderr=subprocess.STDOUT, start_new_session=True)

@@ -119,9 +119,13 @@ def option_problems(params):
     elif params["batch_size"] > params["max_unavailable"]:
         problems.append("batch_size %d would take more pods out of rotation than max_unavailable %d allows"
                         % (params["batch_size"], params["max_unavailable"]))
-    for name in ("drain_timeout", "ready_timeout", "eviction_timeout"):
-        if params[name] < 0:
+    for name in ("drain_timeout", "ready_timeout", "eviction_timeout", "timeout_grace_period"):
+        if (params.get(name) or 0) < 0:
             problems.append("%s must not be negative, not %d" % (name, params[name]))
+    if params["poll_interval"] <= 0:
+        problems.append("poll_interval must be above 0, not %g" % params["poll_interval"])
+    if params["rotation_delay"] < 0:
+        problems.append("rotation_delay must not be negative, not %g" % params["rotation_delay"])
     if params["lease_duration"] < 1:
         problems.append("lease_duration must be at least 1 second, not %d" % params["lease_duration"])
     return problems
@@ -142,7 +146,9 @@ def workload_problems(kind, workload, pods, services, serving_label, old_pods):
     if labels.get(serving_label) != SERVING:
         problems.append('%s: its pod template does not carry the label %s="true", so no Service can take a pod out of '
                         'rotation' % (where, serving_label))
-    fronting = [service for service in services if selects((service.get("spec") or {}).get("selector"), labels)]
+    # Headless Services give pods their DNS names, which a draining pod keeps; the others balance its traffic.
+    fronting = [service for service in services if selects((service.get("spec") or {}).get("selector"), labels)
+                and (service.get("spec") or {}).get("clusterIP") != "None"]
     for service in fronting:
         if (service["spec"]["selector"] or {}).get(serving_label) != SERVING:
             problems.append('Service %s/%s selects the pods of %s but not on %s="true": a drained pod would keep getting '

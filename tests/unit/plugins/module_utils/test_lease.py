@@ -176,8 +176,6 @@ def test_release_deletes_the_lease_once():
     assert client.requests.count(("delete", "Lease", NAME)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="release() deletes the Lease whoever holds it: after a takeover it removes the new holder's "
-                                       "Lease, and a third run could then start alongside it")
 def test_release_after_a_takeover_leaves_the_new_holder_s_lease():
     run, client, clock = held()
     run.acquire()
@@ -198,4 +196,5 @@ def test_in_check_mode_nothing_is_written():
     run.renew(force=True)
     run.release()
     assert client.objects == {} and cluster.writes == 0
-    assert [operation["verb"] for operation in cluster.operations] == ["create", "delete"]
+    # The create is only recorded, so there is no Lease of this run's to delete.
+    assert [operation["verb"] for operation in cluster.operations] == ["create"]

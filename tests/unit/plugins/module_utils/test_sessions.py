@@ -132,8 +132,6 @@ def test_a_prometheus_count_that_cannot_be_read_says_why(answer, why):
     assert counter.count(sip_pod()) == (None, why)
 
 
-@pytest.mark.xfail(strict=True, reason="a negative Prometheus value reads as None with no reason, though count() gives why a "
-                                       "count is None (the drain's timeout message then shows the pod's count as None)")
 def test_a_negative_prometheus_value_says_why_it_is_no_count():
     counter = SessionCounter("prometheus", query=QUERY, prometheus_url="http://prom:9090", opener=opener(vector("-1")))
     found, why = counter.count(sip_pod())
@@ -161,8 +159,6 @@ def test_an_http_count_that_cannot_be_read_says_why(answer, why):
     assert counter.count(sip_pod()) == (None, why)
 
 
-@pytest.mark.xfail(strict=True, reason="an infinite count (Prometheus's +Inf, an HTTP answer or annotation of inf) raises "
-                                       "OverflowError from math.ceil instead of reading as no count")
 @pytest.mark.parametrize("counter, pod", [
     (SessionCounter("prometheus", query=QUERY, prometheus_url="http://prom:9090", opener=opener(vector("+Inf"))), sip_pod()),
     (SessionCounter("http", url="http://{pod_ip}:8080/sessions", opener=opener(Answer("Infinity"))), sip_pod()),

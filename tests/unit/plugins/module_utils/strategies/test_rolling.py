@@ -135,7 +135,7 @@ def test_a_deployment_step_removes_the_batch_before_adding_any_pod():
 
 def options(**changes):
     return dict({"batch_size": 1, "max_unavailable": 1, "drain_timeout": 3600, "ready_timeout": 600, "eviction_timeout": 600,
-                 "lease_duration": 60}, **changes)
+                 "lease_duration": 60, "poll_interval": 5, "rotation_delay": 5, "timeout_grace_period": None}, **changes)
 
 
 @pytest.mark.parametrize("changes, problems", [
@@ -147,6 +147,8 @@ def options(**changes):
     ({"drain_timeout": -1, "eviction_timeout": -5}, ["drain_timeout must not be negative, not -1", "eviction_timeout must not be negative, not -5"]),
     ({"ready_timeout": -1}, ["ready_timeout must not be negative, not -1"]),
     ({"lease_duration": 0}, ["lease_duration must be at least 1 second, not 0"]),
+    ({"poll_interval": 0, "rotation_delay": -1}, ["poll_interval must be above 0, not 0", "rotation_delay must not be negative, not -1"]),
+    ({"timeout_grace_period": -1}, ["timeout_grace_period must not be negative, not -1"]),
 ])
 def test_option_problems(changes, problems):
     assert rolling.option_problems(options(**changes)) == problems
@@ -190,6 +192,12 @@ def test_a_service_selecting_the_pods_but_not_on_the_serving_label_is_refused():
     assert sip_problems(services=[FRONT, service("sip-direct", {"app.kubernetes.io/name": "sip"})]) == [
         'Service ns/sip-direct selects the pods of StatefulSet ns/sip but not on cxpe.io/serving="true": a drained pod would keep '
         'getting new sessions through it']
+
+
+def test_a_headless_service_keeps_the_pods_dns_names_and_is_not_checked():
+    governing = service("sip-pods", {"app.kubernetes.io/name": "sip"})
+    governing["spec"]["clusterIP"] = "None"
+    assert sip_problems(services=[FRONT, governing]) == []
 
 
 @pytest.mark.parametrize("update_strategy, shown", [("RollingUpdate", "RollingUpdate"), (None, "RollingUpdate")])
