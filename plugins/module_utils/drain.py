@@ -17,7 +17,7 @@ import time
 
 from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledgers
 from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import ClusterError
-from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import pod_is_ready, selector_string
+from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import selector_string
 from ansible_collections.cxpe.rollout.plugins.module_utils.routers import ready_endpoint_pods
 from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import rolling
 
@@ -67,6 +67,8 @@ class Drain(object):
         self.clock, self.sleep = clock, sleep
         self.serving_label = params["serving_label"]
         self.pods_report = []
+        self.progress = {}
+        self._reported = None
 
     # ---------------------------------------------------------------- ledger
 
@@ -76,6 +78,20 @@ class Drain(object):
                                   why or self.params.get("reason"), self.params.get("actor"), ledgers.timestamp(),
                                   strategy=rolling.STRATEGY, phase=phase, plan=plan, progress=progress)
         self.configmap = ledgers.write(self.cluster, self.workload.namespace, self.workload.name, change, rolling.STRATEGY,
+                                       ledgers.timestamp(), self.ledger_name, self.configmap)
+
+    def report_sessions(self, progress, report):
+        """Write the draining pods' session counts into the ledger's progress, at most every progress_interval
+        seconds, so rollout_info shows a long drain moving (no history entry: nothing changed hands)."""
+        now = self.clock()
+        if self._reported is not None and now - self._reported < self.params["progress_interval"]:
+            return
+        self._reported = now
+        progress["sessions"] = dict((name, entry["sessions_seen"][-1] if entry["sessions_seen"] else None)
+                                    for name, entry in report.items())
+        progress["updated"] = ledgers.timestamp()
+        self.configmap = ledgers.write(self.cluster, self.workload.namespace, self.workload.name,
+                                       lambda current: dict(current, progress=progress), rolling.STRATEGY,
                                        ledgers.timestamp(), self.ledger_name, self.configmap)
 
     # ---------------------------------------------------------------- waits
@@ -144,6 +160,7 @@ class Drain(object):
                     report[name]["drain_seconds"] = round(self.clock() - report[name]["started"], 3)
             if not pending:
                 return True
+            self.report_sessions(self.progress, report)
             if self.clock() >= deadline:
                 left = ", ".join("%s (%s)" % (name, report[name]["sessions_seen"][-1]
                                               if report[name]["sessions_seen"][-1] is not None
@@ -239,13 +256,15 @@ class Drain(object):
         workload = self.workload
         todo = [name for name in plan["pods"] if name not in done]
         batches = rolling.batches(todo, plan["batch_size"])
-        progress = {"done": list(done), "total": len(plan["pods"]), "current": [], "phase": None}
+        progress = self.progress = {"done": list(done), "total": len(plan["pods"]), "current": [], "phase": None,
+                                    "started": plan.get("started")}
         on_target = len(rolling.on_target(workload.kind, workload.obj, workload.pods, workload.replicasets))
         for index, names in enumerate(batches):
             started = self.clock()
             report = dict((name, {"pod": name, "batch": index, "started": started, "sessions_seen": [],
                                   "drain_seconds": None, "replace_seconds": None, "timed_out": False}) for name in names)
-            progress.update(current=names, phase="draining", since=ledgers.timestamp())
+            progress.update(current=names, phase="draining", since=ledgers.timestamp(), sessions={})
+            self._reported = self.clock()
             self.record("resume" if set(names) & set(resuming) else "drain", rolling.DRAINING, plan, progress)
             self.take_out_of_rotation(names)
             try:

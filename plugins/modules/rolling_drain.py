@@ -117,6 +117,12 @@ options:
     description: Seconds between session counts (and between tries of a refused eviction).
     type: float
     default: 5
+  progress_interval:
+    description:
+      - Seconds between writes of the draining pods' session counts into the ledger's C(progress), where
+        M(cxpe.rollout.rollout_info) and the P(cxpe.rollout.rolling#role) role read them while a long drain runs.
+    type: float
+    default: 30
   ready_timeout:
     description: Seconds to wait for the pods to leave rotation, and for their replacements to be Ready.
     type: int
@@ -132,7 +138,7 @@ options:
   ledger:
     description: Name of the rollout ledger ConfigMap. Defaults to C(<name>-rollout); the Lease has the same name.
     type: str
-  validate_certs:
+  sessions_validate_certs:
     description: Whether to verify the TLS certificates of Prometheus and of O(sessions_url).
     type: bool
     default: true
@@ -267,11 +273,12 @@ def module_spec():
         timeout_grace_period={"type": "int"},
         rotation_delay={"type": "float", "default": 5},
         poll_interval={"type": "float", "default": 5},
+        progress_interval={"type": "float", "default": 30},
         ready_timeout={"type": "int", "default": 600},
         eviction_timeout={"type": "int", "default": 600},
         lease_duration={"type": "int", "default": 60},
         ledger={"type": "str"},
-        validate_certs={"type": "bool", "default": True},
+        sessions_validate_certs={"type": "bool", "default": True},
     )
 
 
@@ -321,7 +328,7 @@ def run(cluster, params):
     lease = Lease(cluster, params["namespace"], ledger_state[2], identity(params["actor"]), params["lease_duration"])
     lease.acquire()
     counter = SessionCounter(params["sessions_source"], params["sessions_query"], params["prometheus_url"],
-                             params["sessions_annotation"], params["sessions_url"], validate_certs=params["validate_certs"])
+                             params["sessions_annotation"], params["sessions_url"], validate_certs=params["sessions_validate_certs"])
     drain = Drain(cluster, workload, params, counter, lease, ledger_state)
     try:
         if interrupted_step:
@@ -338,9 +345,9 @@ def run(cluster, params):
             drain.step_deployment(0, last=True)
         drain.record("complete", rolling.COMPLETED, plan, progress)
     except (DrainFailed, ClusterError, QueryError) as error:
-        drain.record("fail", rolling.FAILED, plan, {"done": [report["pod"] for report in drain.pods_report] + done,
-                                                   "total": len(plan["pods"]), "current": [], "phase": "failed",
-                                                   "error": "%s" % error}, why="%s" % error)
+        failed = {"done": [report["pod"] for report in drain.pods_report] + done, "total": len(plan["pods"]), "current": [],
+                  "phase": "failed", "error": "%s" % error}
+        drain.record("fail", rolling.FAILED, plan, failed, why="%s" % error)
         raise
     finally:
         result["pods"] = drain.pods_report

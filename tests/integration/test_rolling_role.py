@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cxpe.rollout maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The cxpe.rollout.rolling role end to end on kubesim with a real Prometheus: an upgrade under session load that
+prints its progress and drops nothing, and a failed drain rolled back to the previous version."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from bluegreen_support import IMAGE, get, ledger, new_namespace
+from playbook_support import run_playbook
+from rolling_support import deploy, pod_versions, session_totals
+
+TIME_SCALE = 20
+NAME = "calls"
+
+
+def upgrade(simulator, prometheus, namespace, kind, version, **extra):
+    variables = {"rolling_namespace": namespace, "rolling_kind": kind, "rolling_name": NAME, "rolling_version": version,
+                 "rolling_prometheus_url": prometheus.url,
+                 "rolling_sessions_query": 'sum(kubesim_sessions_active{namespace="%s",pod="{pod}"})' % namespace,
+                 "rolling_rotation_delay": 1.5, "rolling_poll_interval": 0.5, "rolling_progress_interval": 1,
+                 "rolling_drain_timeout": 60, "rolling_ready_timeout": 60, "rolling_lease_duration": 10}
+    variables.update(extra)
+    return run_playbook(simulator.env, "cxpe.rollout.rolling_upgrade", "-e", json.dumps(variables))
+
+
+def test_an_upgrade_under_session_load_reports_progress_and_drops_nothing(kubesim_factory, prometheus_factory, request):
+    simulator = kubesim_factory(time_scale=TIME_SCALE)
+    prometheus = prometheus_factory(simulator)
+    namespace = new_namespace(simulator, request.node.name)
+    # An unpaused Deployment, as the platform runs it: the role holds its rollout.
+    deploy(simulator, namespace, "Deployment", NAME, "1.0", replicas=4, session_rate=4, session_duration=40)
+    simulator.kubectl("rollout", "resume", "-n", namespace, "deployment/" + NAME)
+    run, counts = upgrade(simulator, prometheus, namespace, "Deployment", "2.0")
+    assert run.returncode == 0 and counts["failed"] == 0, run.stdout
+    assert "Deployment %s/%s: 0/4 pods replaced; draining" % (namespace, NAME) in run.stdout, run.stdout
+    assert "s elapsed" in run.stdout and "sessions left" in run.stdout
+    assert sorted(set(pod_versions(simulator, namespace, NAME).values())) == ["%s:2.0" % IMAGE]
+    assert session_totals(simulator, namespace)["dropped"] == 0
+    assert ledger(simulator, namespace, NAME)["phase"] == "completed"
+    deployment = get(simulator, namespace, "deployment", NAME)
+    assert not deployment["spec"].get("paused")
+    assert deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == "2.0"
+
+
+def test_a_drain_that_fails_is_rolled_back_to_the_previous_version(kubesim_factory, prometheus_factory, request):
+    simulator = kubesim_factory(time_scale=TIME_SCALE)
+    prometheus = prometheus_factory(simulator)
+    namespace = new_namespace(simulator, request.node.name)
+    # Sessions that never end, so the first drain times out.
+    deploy(simulator, namespace, "StatefulSet", NAME, "1.0", replicas=2, session_rate=4, session_duration=1000000)
+    run, counts = upgrade(simulator, prometheus, namespace, "StatefulSet", "2.0", rolling_drain_timeout=2)
+    assert run.returncode != 0 and counts["failed"] == 1, run.stdout
+    assert "Upgrading StatefulSet %s/%s to 2.0 failed: pods still had sessions after drain_timeout 2s" % (namespace, NAME) in run.stdout
+    assert "every pod is back on 1.0" in run.stdout
+    statefulset = get(simulator, namespace, "statefulset", NAME)
+    assert statefulset["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == "1.0"
+    assert sorted(set(pod_versions(simulator, namespace, NAME).values())) == ["%s:1.0" % IMAGE]
+    assert session_totals(simulator, namespace)["dropped"] == 0
+    history = [entry["action"] for entry in json.loads(ledger(simulator, namespace, NAME)["history"])]
+    assert "fail" in history
