@@ -7,7 +7,11 @@
 #   3. upgrade the gateway blue/green under that traffic, gated on the new version's error ratio;
 #   4. upgrade it to a build that fails a share of its requests: the gate fails after the switch
 #      and the traffic goes back to the previous color;
-#   5. print the rollout ledgers and what the clients went through;
+#   5. put the voice Dialplan service behind an ingress-nginx Ingress and a canary Ingress, with
+#      clients calling it, and upgrade it by canary: 10%, 50%, 100%, each step gated on the new
+#      version's error ratio against the stable one's, then promoted;
+#   6. start a canary of a build that fails a share of its requests: aborted at the first step;
+#   7. print the rollout ledgers and what the clients went through;
 # and stop the servers however the demo ends.
 # Usage: tools/demo.sh WORKDIR TIME_SCALE
 set -euo pipefail
@@ -105,8 +109,56 @@ if upgrade 9.0.102.01-errors30; then
     exit 1
 fi
 
+canary_service=voice-dialplan
+step "Clients call voice/$canary_service through an ingress-nginx Ingress, beside which stands its canary Ingress"
+kubectl apply -n voice -f - <<EOF
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: $canary_service
+  annotations: {kubesim.cxpe.io/request-rate: "20"}
+spec:
+  ingressClassName: nginx
+  rules:
+    - host: dialplan.example.com
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: $canary_service-stable, port: {number: 80}}}}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: $canary_service-canary
+  annotations: {nginx.ingress.kubernetes.io/canary: "true", nginx.ingress.kubernetes.io/canary-weight: "0"}
+spec:
+  ingressClassName: nginx
+  rules:
+    - host: dialplan.example.com
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: $canary_service-canary, port: {number: 80}}}}]}
+EOF
+
+# canary VERSION: the canary role through the canary Ingress, 10% -> 50% -> 100%, each step gated on the
+# new version's error ratio against the stable version's.
+canary() {
+    ansible-playbook -i "$inventory" cxpe.rollout.canary_upgrade -e "$(cat <<EOF
+{"canary_namespace": "voice", "canary_service": "$canary_service", "canary_version": "$1",
+ "canary_routers": [{"kind": "nginx"}], "canary_schedule": [10, 50, 100],
+ "canary_prometheus_url": "http://127.0.0.1:$prometheus_port",
+ "canary_analysis_initial_delay": 3, "canary_analysis_count": 2, "canary_analysis_interval": 1,
+ "canary_scale_down_delay": 3}
+EOF
+)"
+}
+
+step "Canary upgrade of $canary_service to 9.0.101.02 under traffic"
+canary 9.0.101.02
+
+step "Canary of 9.0.102.01-errors30, a build that fails 30% of its requests: aborted at its first step"
+if canary 9.0.102.01-errors30; then
+    echo "the faulty canary was not aborted" >&2
+    exit 1
+fi
+
 step "Rollout ledgers"
-ansible-playbook -i "$inventory" cxpe.rollout.rollout_status -e '{"rollout_status_groups": ["webrtc"]}'
+ansible-playbook -i "$inventory" cxpe.rollout.rollout_status -e '{"rollout_status_groups": ["webrtc", "voice"]}'
 
 step "What the clients went through"
-python3 "$root/tools/traffic_summary.py" "http://127.0.0.1:$metrics_port/metrics" "$namespace"
+python3 "$root/tools/traffic_summary.py" "http://127.0.0.1:$metrics_port/metrics" "$namespace" voice

@@ -30,7 +30,7 @@ def upgrade(simulator, prometheus, namespace, version, kind, **extra):
         "canary_prometheus_url": prometheus.url if prometheus else "",
         # Prometheus scrapes every second: let two scrapes see each step's requests.
         "canary_analysis_initial_delay": 2.5, "canary_analysis_count": 2, "canary_analysis_interval": 1,
-        "canary_ready_timeout": 60, "canary_weight_timeout": 60,
+        "canary_ready_timeout": 60, "canary_weight_timeout": 60, "canary_scale_down_delay": 1,
     }
     variables.update(extra)
     return run_playbook(simulator.env, "cxpe.rollout.canary_upgrade", "-e", json.dumps(variables))
