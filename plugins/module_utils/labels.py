@@ -36,6 +36,12 @@ TRACKS = (STABLE_TRACK, CANARY_TRACK)
 CONSUL_TRACK_META = "track"
 CONSUL_META_ANNOTATION = "consul.hashicorp.com/service-meta-" + CONSUL_TRACK_META
 
+# Rolling update: the pods of a Deployment carry SERVING in this label and its Service
+# selects on it, while the Deployment's selector does not: a rolling drain flips a pod's
+# label to "false" to take it out of rotation, and the pod stays owned by its ReplicaSet.
+LABEL_SERVING = "cxpe.io/serving"
+SERVING = "true"
+
 # The rollout ledger ConfigMap of a service carries the service's name in this
 # label, so one list per namespace finds every ledger.
 LABEL_LEDGER = "cxpe.io/rollout-ledger"

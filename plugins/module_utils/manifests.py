@@ -25,9 +25,11 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.labels import (
     LABEL_MANAGED_BY,
     LABEL_NAME,
     LABEL_PART_OF,
+    LABEL_SERVING,
     LABEL_TRACK,
     LABEL_VERSION,
     MANAGED_BY,
+    SERVING,
     STABLE_TRACK,
     other_color,
 )
@@ -80,10 +82,10 @@ def _check_version(owner, version):
         )
 
 
-def _deployment(name, service, selector, replicas, image, version, pod_annotations):
+def _deployment(name, service, selector, replicas, image, version, pod_annotations, pod_labels=None):
     labels = dict(selector)
     labels.update({LABEL_PART_OF: service["group"], LABEL_VERSION: version, LABEL_MANAGED_BY: MANAGED_BY})
-    template_metadata = {"labels": labels}
+    template_metadata = {"labels": dict(labels, **(pod_labels or {}))}
     if pod_annotations:
         template_metadata["annotations"] = dict(pod_annotations)
     return {
@@ -147,7 +149,12 @@ def service_manifests(service, version, registry, replicas, active_color="blue",
                       deployment_versions=None, canary_replicas=0):
     """The Deployment(s) and the Service(s) of one normalized catalog service.
 
-    rolling_update: one Deployment <service>, selected by name.
+    rolling_update: one Deployment <service>, selected by name; its pods
+    also carry cxpe.io/serving=true, which the Service selects on too, so
+    that a rolling drain takes a pod out of rotation by flipping that label
+    while the Deployment keeps owning it. Apply the Service once the
+    Deployment has rolled out: the Service selects none of the pods of a
+    template without the label (one deployed before it was added).
     canary: Deployments <service> (the stable track, `replicas` pods) and
     <service>-canary (the canary track, `canary_replicas` pods: 0 until an
     upgrade scales it up), each selecting its track and running by default
@@ -169,11 +176,11 @@ def service_manifests(service, version, registry, replicas, active_color="blue",
         raise ManifestError("active color %r is not one of %s" % (active_color, ", ".join(COLORS)))
     by_name = {LABEL_NAME: service["name"]}
 
-    def deployment(name, selector, count, default_version=version, annotations=pod_annotations):
+    def deployment(name, selector, count, default_version=version, annotations=pod_annotations, pod_labels=None):
         running = deployment_versions.get(name, default_version)
         _check_version("service %s" % service["name"], running)
         image = "%s/%s:%s" % (registry.rstrip("/"), service["name"], running)
-        return _deployment(name, service, selector, count, image, running, annotations)
+        return _deployment(name, service, selector, count, image, running, annotations, pod_labels)
 
     if service["strategy"] == "blue_green":
         manifests = []
@@ -196,7 +203,8 @@ def service_manifests(service, version, registry, replicas, active_color="blue",
                                           stable_version, annotations))
             services.append(_service(service, selector, track_service_name(service["name"], track)))
         return deployments + services
-    return [deployment(service["name"], by_name, replicas), _service(service, by_name)]
+    serving = {LABEL_SERVING: SERVING}
+    return [deployment(service["name"], by_name, replicas, pod_labels=serving), _service(service, dict(by_name, **serving))]
 
 
 def _unknown_names(what, given, known, kind="services that are not deployed"):

@@ -11,14 +11,17 @@ import datetime
 import json
 import os
 import re
+import urllib.request
 
 import pytest
 import yaml
+from bluegreen_support import READY_AFTER, endpoint_pods, get, propagate, start_traffic, traffic_totals, wait_rollout
 from playbook_support import ROOT, run_playbook
 
 # Simulated seconds per real second: pods start in milliseconds.
 TIME_SCALE = 100
 KINDS = "namespaces,priorityclasses,deployments,services"
+SERVING = "cxpe.io/serving"
 
 
 def catalog():
@@ -59,7 +62,7 @@ def test_the_whole_platform_is_deployed_ready_in_order_and_idempotently(kubesim_
     assert counts["changed"] > 0
 
     groups = catalog()["groups"]
-    expected = set()
+    expected, rolling = set(), set()
     for group in groups:
         for service in group["services"]:
             namespace = service.get("namespace", group["namespaces"][0])
@@ -68,15 +71,24 @@ def test_the_whole_platform_is_deployed_ready_in_order_and_idempotently(kubesim_
             elif group["strategy"] == "canary":
                 expected.update((namespace, service["name"] + suffix) for suffix in ("", "-canary"))
             else:
-                expected.add((namespace, service["name"]))
+                rolling.add((namespace, service["name"]))
     deployments = objects(simulator, "deployments")
-    assert set((item["metadata"]["namespace"], item["metadata"]["name"]) for item in deployments) == expected
+    assert set((item["metadata"]["namespace"], item["metadata"]["name"]) for item in deployments) == expected | rolling
     not_ready = [item["metadata"]["name"] for item in deployments if not deployment_ready(item)]
     assert not_ready == []
+    # Rolling update services are ready for a rolling drain: the Service selects on the serving label, the Deployment does not.
+    services = dict(((item["metadata"]["namespace"], item["metadata"]["name"]), item) for item in objects(simulator, "services"))
+    for item in deployments:
+        namespace, name = item["metadata"]["namespace"], item["metadata"]["name"]
+        if (namespace, name) in rolling:
+            assert item["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": name}}
+            assert services[(namespace, name)]["spec"]["selector"] == {"app.kubernetes.io/name": name, SERVING: "true"}
 
-    # Each step was applied only after the previous one was Ready.
-    steps = re.findall(r"^TASK \[cxpe\.rollout\.platform_deploy : (Apply|Wait)\D+(\d+)\]", first.stdout, re.M)
-    assert steps == [(verb, step) for step in ("2", "3", "4", "5", "6", "7", "8", "9") for verb in ("Apply", "Wait")]
+    # Each step was applied only after the previous one was Ready; its Services once its Deployments were.
+    steps = re.findall(r"^TASK \[cxpe\.rollout\.platform_deploy : (Apply the Deployments|Wait|Apply the Services)\D+(\d+)\]",
+                       first.stdout, re.M)
+    assert steps == [(task, step) for step in ("2", "3", "4", "5", "6", "7", "8", "9")
+                     for task in ("Apply the Deployments", "Wait", "Apply the Services")]
 
     assert deploy(simulator)[1]["changed"] == 0
     assert deploy(simulator, "--check")[1]["changed"] == 0
@@ -189,3 +201,39 @@ def test_bad_input_fails_clearly_and_changes_nothing(kubesim_factory, extra_vars
     assert counts["failed"] == 1 and counts["changed"] == 0
     assert message in result.stdout
     assert resource_versions(simulator) == before
+
+
+def entry_failures(simulator, namespace, service):
+    """{reason: requests} that failed among those the clients of a Service sent, as kubesim counted them."""
+    with urllib.request.urlopen(simulator.metrics_url, timeout=10) as response:
+        text = response.read().decode()
+    failures = {}
+    for labels, value in re.findall(r"^kubesim_entry_request_errors_total\{([^}]*)\} (\S+)$", text, re.M):
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+        if (labels["namespace"], labels["kind"], labels["entry"]) == (namespace, "Service", service):
+            failures[labels["reason"]] = failures.get(labels["reason"], 0) + float(value)
+    return failures
+
+
+def test_a_redeploy_adds_the_serving_label_without_leaving_the_service_without_endpoints(kubesim_factory):
+    # Pods take 2 real seconds to become ready: time enough for a Service selecting none of them to fail requests.
+    simulator = kubesim_factory(time_scale=TIME_SCALE)
+    ges = json.dumps({"platform_deploy_groups": ["ges"], "platform_deploy_replicas": 2,
+                      "platform_deploy_pod_annotations": {READY_AFTER: str(2 * TIME_SCALE)}})
+    deploy(simulator, "-e", ges)
+    # The service as deployed before the serving label: its Service selects, and its pods carry, the name only.
+    simulator.kubectl("patch", "service", "ges", "-n", "ges", "--type=json", "-p", json.dumps([
+        {"op": "replace", "path": "/spec/selector", "value": {"app.kubernetes.io/name": "ges"}}]))
+    simulator.kubectl("patch", "deployment", "ges", "-n", "ges", "--type=json", "-p", json.dumps([
+        {"op": "remove", "path": "/spec/template/metadata/labels/cxpe.io~1serving"}]))
+    wait_rollout(simulator, "ges", "ges")
+    start_traffic(simulator, "ges", "service", "ges", 20)
+
+    assert deploy(simulator, "-e", ges)[1]["changed"] > 0
+    propagate(simulator)
+    requests, _failed = traffic_totals(simulator, "ges", service="ges")
+    # Pods that stop refuse the requests kube-proxy still sends them: that is any rollout's; a gap in the Service's
+    # endpoints is not.
+    assert requests > 0 and entry_failures(simulator, "ges", "ges").get("no_endpoints") == 0
+    assert get(simulator, "ges", "service", "ges")["spec"]["selector"] == {"app.kubernetes.io/name": "ges", SERVING: "true"}
+    assert len(endpoint_pods(simulator, "ges", "ges")) == 2

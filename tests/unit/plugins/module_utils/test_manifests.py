@@ -13,12 +13,14 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.catalog import (
     STRATEGIES,
     max_service_name_length,
 )
+from ansible_collections.cxpe.rollout.plugins.module_utils.labels import LABEL_SERVING
 from ansible_collections.cxpe.rollout.plugins.module_utils.manifests import (
     ManifestError,
     foundation_manifests,
     service_manifests,
     step_manifests,
 )
+from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import rolling
 
 REGISTRY = "registry.example.com/genesys/"
 
@@ -49,14 +51,28 @@ def test_rolling_update_service_is_one_deployment_and_its_service():
     }
     spec = deployment["spec"]
     assert spec["replicas"] == 3
+    # The serving label is the pods' only: a pod a rolling drain flips to "false" stays owned.
     assert spec["selector"] == {"matchLabels": {"app.kubernetes.io/name": "svc"}}
-    assert spec["template"]["metadata"] == {"labels": deployment["metadata"]["labels"]}
+    assert spec["template"]["metadata"] == {"labels": dict(deployment["metadata"]["labels"], **{"cxpe.io/serving": "true"})}
     pod = spec["template"]["spec"]
     assert pod["priorityClassName"] == "genesysengage-critical-priority"
     assert pod["containers"][0]["image"] == "registry.example.com/genesys/svc:1.2.3"
     assert svc["metadata"]["name"] == "svc"
-    assert svc["spec"]["selector"] == {"app.kubernetes.io/name": "svc"}
+    assert svc["spec"]["selector"] == {"app.kubernetes.io/name": "svc", "cxpe.io/serving": "true"}
     assert svc["spec"]["ports"][0]["targetPort"] == "http"
+
+
+def test_a_rolling_update_service_is_ready_for_a_rolling_drain():
+    deployment, svc = service_manifests(service("rolling_update"), "1.2.3", REGISTRY, 3)
+    pod = {"metadata": {"name": "svc-1", "labels": deployment["spec"]["template"]["metadata"]["labels"]}}
+    assert rolling.workload_problems("Deployment", deployment, [pod], [svc], LABEL_SERVING, []) == []
+
+
+@pytest.mark.parametrize("strategy", ["blue_green", "canary"])
+def test_only_rolling_update_services_select_on_the_serving_label(strategy):
+    manifests = by_kind(service_manifests(service(strategy), "1", REGISTRY, 1))
+    assert all(LABEL_SERVING not in item["spec"]["template"]["metadata"]["labels"] for item in manifests["Deployment"])
+    assert all(LABEL_SERVING not in item["spec"]["selector"] for item in manifests["Service"])
 
 
 def test_canary_service_has_a_stable_and_an_idle_canary_track_and_a_service_per_track():
