@@ -17,6 +17,7 @@ import time
 
 from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledgers
 from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import ClusterError
+from ansible_collections.cxpe.rollout.plugins.module_utils.labels import NOT_SERVING, SERVING
 from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import selector_string
 from ansible_collections.cxpe.rollout.plugins.module_utils.routers import ready_endpoint_pods
 from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import rolling
@@ -126,10 +127,10 @@ class Drain(object):
                 metadata = pod["metadata"]
                 labels = dict(metadata.get("labels") or {})
                 annotations = dict(metadata.get("annotations") or {})
-                if labels.get(self.serving_label) == rolling.NOT_SERVING and (
+                if labels.get(self.serving_label) == NOT_SERVING and (
                         self.workload.kind != rolling.DEPLOYMENT or annotations.get(rolling.DELETION_COST) == rolling.DRAINED_COST):
                     return None
-                labels[self.serving_label] = rolling.NOT_SERVING
+                labels[self.serving_label] = NOT_SERVING
                 if self.workload.kind == rolling.DEPLOYMENT:
                     annotations[rolling.DELETION_COST] = rolling.DRAINED_COST
                 return dict(pod, metadata=dict(metadata, labels=labels, annotations=annotations))
@@ -181,7 +182,7 @@ class Drain(object):
                 metadata = pod["metadata"]
                 annotations = dict(metadata.get("annotations") or {})
                 annotations.pop(rolling.DELETION_COST, None)
-                labels = dict(metadata.get("labels") or {}, **{self.serving_label: rolling.SERVING})
+                labels = dict(metadata.get("labels") or {}, **{self.serving_label: SERVING})
                 return dict(pod, metadata=dict(metadata, labels=labels, annotations=annotations))
             try:
                 self.cluster.update("v1", "Pod", name, self.workload.namespace, serving)

@@ -41,6 +41,8 @@ CONSUL_META_ANNOTATION = "consul.hashicorp.com/service-meta-" + CONSUL_TRACK_MET
 # label to "false" to take it out of rotation, and the pod stays owned by its ReplicaSet.
 LABEL_SERVING = "cxpe.io/serving"
 SERVING = "true"
+# What a rolling drain sets the label to on a pod it takes out of rotation.
+NOT_SERVING = "false"
 
 # The rollout ledger ConfigMap of a service carries the service's name in this
 # label, so one list per namespace finds every ledger.

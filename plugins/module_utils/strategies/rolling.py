@@ -26,14 +26,13 @@ import copy
 import hashlib
 import json
 
+from ansible_collections.cxpe.rollout.plugins.module_utils.labels import NOT_SERVING, SERVING
 from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import pod_is_ready
 
 STRATEGY = "rolling_update"
 DEPLOYMENT = "Deployment"
 STATEFULSET = "StatefulSet"
 KINDS = (DEPLOYMENT, STATEFULSET)
-SERVING = "true"
-NOT_SERVING = "false"
 POD_TEMPLATE_HASH = "pod-template-hash"
 CONTROLLER_REVISION_HASH = "controller-revision-hash"
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
