@@ -26,6 +26,12 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import rol
 SAMPLES_KEPT = 50
 
 
+def has_started(pod):
+    """Whether any container of the pod has run (so it may have taken sessions)."""
+    return any((status.get("state") or {}).get("running") or (status.get("state") or {}).get("terminated")
+               or status.get("restartCount") for status in (pod.get("status") or {}).get("containerStatuses") or [])
+
+
 class DrainFailed(Exception):
     """The drain stopped (a timeout with on_timeout=fail, a replacement that never became Ready)."""
 
@@ -150,7 +156,8 @@ class Drain(object):
             pods = dict((pod["metadata"]["name"], pod) for pod in
                         self.cluster.list("v1", "Pod", self.workload.namespace, label_selector=self.workload.selector)[0])
             for name in sorted(pending):
-                count, why = self.counter.count(pods[name]) if name in pods else (0, None)
+                # A pod that is gone, or whose containers never started (a missing image, say), holds no session.
+                count, why = self.counter.count(pods[name]) if name in pods and has_started(pods[name]) else (0, None)
                 samples = report[name]["sessions_seen"]
                 if not samples or samples[-1] != count:
                     samples.append(count)

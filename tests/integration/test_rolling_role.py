@@ -63,3 +63,19 @@ def test_a_drain_that_fails_is_rolled_back_to_the_previous_version(kubesim_facto
     assert session_totals(simulator, namespace)["dropped"] == 0
     history = [entry["action"] for entry in json.loads(ledger(simulator, namespace, NAME)["history"])]
     assert "fail" in history
+
+
+def test_a_version_whose_image_does_not_exist_stops_and_rolls_back(kubesim_factory, prometheus_factory, request):
+    # The most common bad upgrade: a tag that was never pushed.
+    simulator = kubesim_factory(time_scale=TIME_SCALE, extra_args=["--missing-image", "*:9.9.9-typo"])
+    prometheus = prometheus_factory(simulator)
+    namespace = new_namespace(simulator, request.node.name)
+    deploy(simulator, namespace, "Deployment", NAME, "1.0", replicas=2, session_rate=4, session_duration=40)
+    run, counts = upgrade(simulator, prometheus, namespace, "Deployment", "9.9.9-typo", rolling_ready_timeout=8)
+    assert run.returncode != 0 and counts["failed"] == 1, run.stdout
+    assert "every pod is back on 1.0" in run.stdout, run.stdout
+    assert sorted(set(pod_versions(simulator, namespace, NAME).values())) == ["%s:1.0" % IMAGE]
+    assert session_totals(simulator, namespace)["dropped"] == 0
+    deployment = get(simulator, namespace, "deployment", NAME)
+    assert deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == "1.0"
+    assert not deployment["spec"].get("paused")
