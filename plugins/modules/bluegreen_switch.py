@@ -194,8 +194,6 @@ duration_ms:
   sample: 42
 """
 
-import time
-
 from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledgers
 from ansible_collections.cxpe.rollout.plugins.module_utils.args_common import (
     RECORD_ARG_SPEC,
@@ -205,34 +203,15 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.args_common import (
     argument_spec,
     login,
 )
-from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import (
-    Cluster,
-    ClusterError,
-)
 from ansible_collections.cxpe.rollout.plugins.module_utils.labels import COLORS, other_color
-from ansible_collections.cxpe.rollout.plugins.module_utils.ledger import LedgerError
 from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import selector_string
-from ansible_collections.cxpe.rollout.plugins.module_utils.routers import (
-    RouterError,
-    make_router,
-)
-from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import Refusal, bluegreen
+from ansible_collections.cxpe.rollout.plugins.module_utils.runner import run_module
+from ansible_collections.cxpe.rollout.plugins.module_utils.routers import make_router
+from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import bluegreen
 from ansible_collections.cxpe.rollout.plugins.module_utils.traffic import (
     diff_entry,
     read_routers,
     wait_until_serving,
-)
-from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import (
-    AnsibleModule,
-)
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import (
-    get_api_client,
-)
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import (
-    AnsibleK8SModule,
-)
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import (
-    CoreException,
 )
 
 # The preview router: an all-or-nothing router kind and the options those kinds take.
@@ -331,30 +310,16 @@ def switch(cluster, params, diff):
     return result
 
 
+def wrong_color(params):
+    if params["state"] == bluegreen.ROLLED_BACK and params["color"]:
+        return "color cannot be given with state=rolled_back, which goes back to the ledger's previous color"
+    return None
+
+
 def main():
-    started = time.monotonic()
-    module = AnsibleK8SModule(
-        module_class=AnsibleModule, argument_spec=module_spec(), supports_check_mode=True,
-        required_if=[("state", bluegreen.ACTIVE, ("color",))],
-    )
-    if module.params["state"] == bluegreen.ROLLED_BACK and module.params["color"]:
-        module.fail_json(msg="color cannot be given with state=rolled_back, which goes back to the ledger's previous color")
-    cluster = None
-
-    def outcome():
-        return {"writes": cluster.writes if cluster else 0, "operations": cluster.operations if cluster else [],
-                "duration_ms": int((time.monotonic() - started) * 1000)}
-
-    try:
-        cluster = Cluster(get_api_client(module).client, check_mode=module.check_mode)
-        result = switch(cluster, module.params, module._diff)
-    except Refusal as refusal:
-        module.fail_json(msg="refusing to switch %s/%s: %s" % (module.params["namespace"], module.params["service"], refusal),
-                         problems=refusal.problems, **outcome())
-    except (ClusterError, LedgerError, RouterError, CoreException) as error:
-        module.fail_json(msg="%s" % error, **outcome())
-    result.update(outcome())
-    module.exit_json(**result)
+    run_module(module_spec(), lambda cluster, module: switch(cluster, module.params, module._diff),
+               lambda params: "refusing to switch %s/%s" % (params["namespace"], params["service"]),
+               invalid=wrong_color, required_if=[("state", bluegreen.ACTIVE, ("color",))])
 
 
 if __name__ == "__main__":

@@ -167,8 +167,6 @@ duration_ms:
   sample: 38
 """
 
-import time
-
 from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledgers
 from ansible_collections.cxpe.rollout.plugins.module_utils.args_common import (
     RECORD_ARG_SPEC,
@@ -178,35 +176,16 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.args_common import (
     argument_spec,
     login,
 )
-from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import (
-    Cluster,
-    ClusterError,
-)
-from ansible_collections.cxpe.rollout.plugins.module_utils.ledger import LedgerError
 from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import selector_string
-from ansible_collections.cxpe.rollout.plugins.module_utils.routers import (
-    RouterError,
-    make_router,
-)
-from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import Refusal, canary
+from ansible_collections.cxpe.rollout.plugins.module_utils.runner import run_module
+from ansible_collections.cxpe.rollout.plugins.module_utils.routers import make_router
+from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import canary
 from ansible_collections.cxpe.rollout.plugins.module_utils.traffic import (
     companion_problems,
     diff_entry,
     read_routers,
     wait_until_available,
     wait_until_serving,
-)
-from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import (
-    AnsibleModule,
-)
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import (
-    get_api_client,
-)
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import (
-    AnsibleK8SModule,
-)
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import (
-    CoreException,
 )
 
 
@@ -286,25 +265,8 @@ def set_weight(cluster, params, diff):
 
 
 def main():
-    started = time.monotonic()
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=module_spec(), supports_check_mode=True)
-    cluster = None
-
-    def outcome():
-        return {"writes": cluster.writes if cluster else 0, "operations": cluster.operations if cluster else [],
-                "duration_ms": int((time.monotonic() - started) * 1000)}
-
-    try:
-        cluster = Cluster(get_api_client(module).client, check_mode=module.check_mode)
-        result = set_weight(cluster, module.params, module._diff)
-    except Refusal as refusal:
-        module.fail_json(msg="refusing to set the canary weight of %s/%s to %s: %s" % (
-            module.params["namespace"], module.params["service"], module.params["weight"], refusal),
-            problems=refusal.problems, **outcome())
-    except (ClusterError, LedgerError, RouterError, CoreException) as error:
-        module.fail_json(msg="%s" % error, **outcome())
-    result.update(outcome())
-    module.exit_json(**result)
+    run_module(module_spec(), lambda cluster, module: set_weight(cluster, module.params, module._diff),
+               lambda params: "refusing to set the canary weight of %s/%s to %s" % (params["namespace"], params["service"], params["weight"]))
 
 
 if __name__ == "__main__":

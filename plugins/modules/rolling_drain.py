@@ -236,21 +236,15 @@ problems:
   elements: str
 """
 
-import time
-
 from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledgers
 from ansible_collections.cxpe.rollout.plugins.module_utils.args_common import RECORD_ARG_SPEC, argument_spec, login
-from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import Cluster, ClusterError
+from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import ClusterError
 from ansible_collections.cxpe.rollout.plugins.module_utils.drain import Drain, DrainFailed, Workload
 from ansible_collections.cxpe.rollout.plugins.module_utils.lease import Lease, LeaseHeld, holder_problem, identity, utc_now
-from ansible_collections.cxpe.rollout.plugins.module_utils.ledger import LedgerError
 from ansible_collections.cxpe.rollout.plugins.module_utils.prometheus import QueryError
+from ansible_collections.cxpe.rollout.plugins.module_utils.runner import run_module
 from ansible_collections.cxpe.rollout.plugins.module_utils.sessions import SOURCES, SessionCounter, source_problems
 from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import Refusal, rolling
-from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import AnsibleModule
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
 
 def module_spec():
@@ -357,24 +351,9 @@ def run(cluster, params):
 
 
 def main():
-    started = time.monotonic()
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=module_spec(), supports_check_mode=True)
-    params = dict(module.params, actor=module.params["actor"] or login())
-    cluster = None
-
-    def outcome():
-        return {"writes": cluster.writes if cluster else 0, "duration_ms": int((time.monotonic() - started) * 1000)}
-
-    try:
-        cluster = Cluster(get_api_client(module).client, check_mode=module.check_mode)
-        result = run(cluster, params)
-    except Refusal as refusal:
-        module.fail_json(msg="refusing to drain %s %s/%s: %s" % (params["kind"], params["namespace"], params["name"], refusal),
-                         problems=refusal.problems, **outcome())
-    except (DrainFailed, LeaseHeld, ClusterError, LedgerError, QueryError, CoreException) as error:
-        module.fail_json(msg="%s" % error, **outcome())
-    result.update(outcome())
-    module.exit_json(**result)
+    run_module(module_spec(), lambda cluster, module: run(cluster, dict(module.params, actor=module.params["actor"] or login())),
+               lambda params: "refusing to drain %s %s/%s" % (params["kind"], params["namespace"], params["name"]),
+               errors=(DrainFailed, LeaseHeld, QueryError))
 
 
 if __name__ == "__main__":
