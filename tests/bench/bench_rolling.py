@@ -218,7 +218,7 @@ class Counts(object):
         """Read the counters again (once the timeline's watches have ended) and keep the differences."""
         sessions, failed, requests = self.read()
         before_sessions, before_failed, before_requests = self._before
-        self.sessions = dict((key, sessions[key] - before_sessions[key]) for key in ("started", "completed", "dropped"))
+        self.sessions = dict((key, sessions[key] - before_sessions[key]) for key in ("started", "dropped"))
         self.failed_openings = failed - before_failed
         requests.subtract(before_requests)
         requests.subtract(timeline.requests)
