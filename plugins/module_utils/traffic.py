@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledgers
 from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import (
     ClusterError,
     strip_server_fields,
@@ -94,6 +95,32 @@ def wait_until_available(cluster, namespace, names, timeout):
             pods = cluster.list("v1", "Pod", namespace, label_selector=selector)[0]
             problems.extend(deployment_problems(deployment, pods, min_ready=0))
         raise ClusterError("%s: %s" % (error, "; ".join(problems)), error.status, error.reason)
+
+
+def move(cluster, changes, shares, settle=None):
+    """Make the planned router changes [(router, before, planned)], each routing `shares`, through the router's
+    own guarded write: ({router.key: object after}, [diff entries])."""
+    after_objects, differences = {}, []
+    for router, before, _planned in changes:
+        before, after_objects[router.key] = router.apply(cluster, before, shares, settle)
+        for (header, old), (_header, new) in zip(router.objects(before), router.objects(after_objects[router.key])):
+            differences.append(diff_entry(old, new, header))
+    return after_objects, differences
+
+
+def record(cluster, namespace, service, ledger_name, configmap, entry, apply_entry, strategy):
+    """Write a planned ledger entry (`apply_entry(ledger, entry)` re-applied on a conflict): (ConfigMap after,
+    [diff entry]); without an entry, the ConfigMap as it was and no diff."""
+    if not entry:
+        return configmap, []
+    written = ledgers.write(cluster, namespace, service, lambda current: apply_entry(current, entry), strategy, entry["now"],
+                            ledger_name, configmap)
+    return written, [diff_entry(configmap, written, "ConfigMap %s/%s (ledger)" % (namespace, ledger_name))]
+
+
+def shares_of(routers):
+    """What each router sends to each variant now, as the modules return it."""
+    return [{"kind": router.kind, "name": router.name, "shares": router.shares(obj)} for router, obj in routers]
 
 
 def diff_entry(before, after, header):

@@ -210,7 +210,10 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.routers import make_r
 from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import bluegreen
 from ansible_collections.cxpe.rollout.plugins.module_utils.traffic import (
     diff_entry,
+    move,
     read_routers,
+    record,
+    shares_of,
     wait_until_serving,
 )
 
@@ -271,23 +274,15 @@ def read_and_plan(cluster, params):
 def write(cluster, params, read, plan):
     """Make the planned writes: routers, preview, ledger. Returns (routers after, ledger ConfigMap, diff)."""
     target, namespace = plan["target"], params["namespace"]
-    differences = []
-    after_objects = dict((router.key, obj) for router, obj in read["routers"])
-    for router, before, _planned in plan["changes"]:
-        before, after_objects[router.key] = router.apply(cluster, before, {target: 100})
-        differences.append(diff_entry(before, after_objects[router.key], router.describe()))
+    after_objects, differences = move(cluster, plan["changes"], {target: 100})
     if plan["preview_change"]:
         router, before, _planned = plan["preview_change"]
         before, after = router.apply(cluster, before, {other_color(target): 100})
         differences.append(diff_entry(before, after, router.describe() + " (preview)"))
-    configmap = read["configmap"]
-    if plan["ledger_entry"]:
-        written = ledgers.write(cluster, namespace, params["service"],
-                                lambda current: bluegreen.apply_entry(current, plan["ledger_entry"]),
-                                bluegreen.STRATEGY, plan["ledger_entry"]["now"], read["ledger_name"], configmap)
-        differences.append(diff_entry(configmap, written, "ConfigMap %s/%s (ledger)" % (namespace, read["ledger_name"])))
-        configmap = written
-    return [(router, after_objects[router.key]) for router, _obj in read["routers"]], configmap, differences
+    configmap, recorded = record(cluster, namespace, params["service"], read["ledger_name"], read["configmap"],
+                                 plan["ledger_entry"], bluegreen.apply_entry, bluegreen.STRATEGY)
+    routers = [(router, after_objects.get(router.key, obj)) for router, obj in read["routers"]]
+    return routers, configmap, differences + recorded
 
 
 def switch(cluster, params, diff):
@@ -302,7 +297,7 @@ def switch(cluster, params, diff):
         "previous_color": plan["previous_color"],
         "active_color": plan["target"],
         "active_version": plan["target_version"],
-        "routers": [{"kind": router.kind, "name": router.name, "shares": router.shares(obj)} for router, obj in routers],
+        "routers": shares_of(routers),
         "ledger": ledgers.public(ledgers.parse(configmap), configmap) if configmap else None,
     }
     if diff:

@@ -182,8 +182,10 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.routers import make_r
 from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import canary
 from ansible_collections.cxpe.rollout.plugins.module_utils.traffic import (
     companion_problems,
-    diff_entry,
+    move,
     read_routers,
+    record,
+    shares_of,
     wait_until_available,
     wait_until_serving,
 )
@@ -222,25 +224,16 @@ def read_and_plan(cluster, params):
 def write(cluster, params, read, plan):
     """Make the planned writes: routers, then the ledger. Returns (routers after, ledger ConfigMap, diff)."""
     namespace = params["namespace"]
-    differences = []
-    after_objects = dict((router.key, obj) for router, obj in read["routers"])
 
     def settle(names):
         if not cluster.check_mode:
             wait_until_available(cluster, namespace, names, params["wait_timeout"])
 
-    for router, before, _planned in plan["changes"]:
-        before, after_objects[router.key] = router.apply(cluster, before, canary.shares_for(plan["weight"]), settle)
-        for (header, old), (_header, new) in zip(router.objects(before), router.objects(after_objects[router.key])):
-            differences.append(diff_entry(old, new, header))
-    configmap = read["configmap"]
-    if plan["ledger_entry"]:
-        written = ledgers.write(cluster, namespace, params["service"],
-                                lambda current: canary.apply_entry(current, plan["ledger_entry"]),
-                                canary.STRATEGY, plan["ledger_entry"]["now"], read["ledger_name"], configmap)
-        differences.append(diff_entry(configmap, written, "ConfigMap %s/%s (ledger)" % (namespace, read["ledger_name"])))
-        configmap = written
-    return [(router, after_objects[router.key]) for router, _obj in read["routers"]], configmap, differences
+    after_objects, differences = move(cluster, plan["changes"], canary.shares_for(plan["weight"]), settle)
+    configmap, recorded = record(cluster, namespace, params["service"], read["ledger_name"], read["configmap"],
+                                 plan["ledger_entry"], canary.apply_entry, canary.STRATEGY)
+    routers = [(router, after_objects.get(router.key, obj)) for router, obj in read["routers"]]
+    return routers, configmap, differences + recorded
 
 
 def set_weight(cluster, params, diff):
@@ -256,7 +249,7 @@ def set_weight(cluster, params, diff):
         "effective_weight": canary.effective_weight(routers),
         "stable_version": plan["stable_version"],
         "canary_version": plan["canary_version"],
-        "routers": [{"kind": router.kind, "name": router.name, "shares": router.shares(obj)} for router, obj in routers],
+        "routers": shares_of(routers),
         "ledger": ledgers.public(ledgers.parse(configmap), configmap) if configmap else None,
     }
     if diff:
