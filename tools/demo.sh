@@ -116,7 +116,6 @@ apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
   name: $canary_service
-  annotations: {kubesim.cxpe.io/request-rate: "20"}
 spec:
   ingressClassName: nginx
   rules:
@@ -134,6 +133,10 @@ spec:
     - host: dialplan.example.com
       http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: $canary_service-canary, port: {number: 80}}}}]}
 EOF
+
+# The clients start once ingress-nginx has learnt of the new Ingresses (1.5 simulated seconds).
+sleep 0.2
+kubectl annotate -n voice ingress "$canary_service" kubesim.cxpe.io/request-rate=20
 
 # canary VERSION: the canary role through the canary Ingress, 10% -> 50% -> 100%, each step gated on the
 # new version's error ratio against the stable version's.
