@@ -94,8 +94,9 @@ lint: collection
 sanity: collection test-tools
 	cd $(COLLECTION_DIR) && $(ROOT)/tests/sanity/run.sh
 
+# Two workers, each taking whole files, so a module's shared simulator stays with its tests.
 pytest: setup
-	pytest tests
+	pytest -n 2 --dist loadfile tests
 
 molecule: setup
 	molecule test --all

@@ -137,6 +137,9 @@ EOF
 # The clients start once ingress-nginx has learnt of the new Ingresses (1.5 simulated seconds).
 sleep 0.2
 kubectl annotate -n voice ingress "$canary_service" kubesim.cxpe.io/request-rate=20
+# The role checks the stable version's side of the analysis before it changes anything: let Prometheus
+# scrape the new requests first.
+sleep 3
 
 # canary VERSION: the canary role through the canary Ingress, 10% -> 50% -> 100%, each step gated on the
 # new version's error ratio against the stable version's.

@@ -19,7 +19,8 @@ description:
     Ingress, an OpenShift Route, a Consul ServiceSplitter, or the replica ratio), and records the weight, the
     versions, the step and the outcome in the service's rollout ledger.
   - Before any change, refuses, naming every problem, when the stable or the canary Deployment is missing, a router
-    (or the Consul ServiceResolver a splitter relies on) is missing or unreadable, the canary runs another version
+    (or the Consul ServiceResolver a splitter relies on, or the Services C(<service>-stable) and C(<service>-canary) a
+    traffic router leads to) is missing or unreadable, the canary runs another version
     than O(version), or, for a weight above 0 through a traffic router, the canary is not Ready (every desired
     replica of its latest template Ready, none crash-looping or failing to pull its image).
   - Then makes one write per router object that is not already at the weight and one for the ledger, each guarded
@@ -176,6 +177,7 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.args_common import (
     argument_spec,
     login,
 )
+from ansible_collections.cxpe.rollout.plugins.module_utils.labels import TRACKS
 from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import selector_string
 from ansible_collections.cxpe.rollout.plugins.module_utils.runner import run_module
 from ansible_collections.cxpe.rollout.plugins.module_utils.routers import make_router
@@ -202,6 +204,13 @@ def module_spec():
     )
 
 
+def missing_track_services(cluster, namespace, routers):
+    """The Services <service>-stable and <service>-canary that a traffic router leads to, when they do not exist."""
+    names = sorted(set(router.backend_service(track) for router in routers if router.kind != "replicas" for track in TRACKS))
+    return ["Service %s/%s does not exist" % (namespace, name) for name in names
+            if cluster.get("v1", "Service", name, namespace) is None]
+
+
 def read_and_plan(cluster, params):
     """Read the ledger, both Deployments, the canary's pods and the routers; plan the change (or refuse)."""
     namespace, service = params["namespace"], params["service"]
@@ -216,8 +225,8 @@ def read_and_plan(cluster, params):
     routers = [make_router(spec, namespace, service) for spec in params["routers"] or [{"kind": "replicas"}]]
     read = read_routers(cluster, routers)
     request = dict(params, actor=params["actor"] or login())
-    plan = canary.plan_weight(request, stable, canary_deployment, pods, read, companion_problems(cluster, routers),
-                              ledger, ledgers.timestamp())
+    problems = companion_problems(cluster, routers) + missing_track_services(cluster, namespace, routers)
+    plan = canary.plan_weight(request, stable, canary_deployment, pods, read, problems, ledger, ledgers.timestamp())
     return {"ledger_name": ledger_name, "configmap": configmap, "routers": read}, plan
 
 

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import socket
 import threading
 
 import pytest
@@ -36,6 +37,19 @@ def upgrade(simulator, prometheus, namespace, version, kind, **extra):
     return run_playbook(simulator.env, "cxpe.rollout.canary_upgrade", "-e", json.dumps(variables))
 
 
+def scraped(prometheus, namespace):
+    """Wait until Prometheus has the namespace's request counters: the role checks the stable version's
+    side of the analysis before it changes anything."""
+    poll(lambda: prometheus.query('kubesim_service_requests_total{namespace="%s"}' % namespace), bool,
+         "Prometheus to scrape %s's requests" % namespace)
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def stable_version(simulator, namespace):
     return get(simulator, namespace, "deployment", "web")["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"]
 
@@ -58,6 +72,7 @@ def test_a_good_version_is_promoted_through_every_router(kubesim_factory, promet
     for kind in CANARY_KINDS:
         namespace = new_namespace(simulator, "%s-%s" % (request.node.name, kind))
         canary_service(simulator, namespace, kind, canary=STABLE, request_rate=REQUEST_RATE)
+        scraped(prometheus, namespace)
         # The full default schedule through ingress-nginx; two steps through the others.
         schedule = {} if kind == "nginx" else {"canary_schedule": [50, 100]}
         run, counts = upgrade(simulator, prometheus, namespace, GOOD, kind, **schedule)
@@ -80,6 +95,7 @@ def test_a_bad_version_is_aborted_at_its_first_analysis_and_bad_input_changes_no
     prometheus = prometheus_factory(simulator)
     namespace = new_namespace(simulator, request.node.name)
     canary_service(simulator, namespace, "nginx", canary=STABLE, request_rate=REQUEST_RATE)
+    scraped(prometheus, namespace)
 
     # Schedules that could never promote, or go backwards, are refused before anything is written.
     before = resource_versions(simulator, namespace)
@@ -88,6 +104,12 @@ def test_a_bad_version_is_aborted_at_its_first_analysis_and_bad_input_changes_no
         assert run.returncode != 0 and "is not a schedule" in run.stdout, run.stdout
     run, counts = upgrade(simulator, prometheus, namespace, GOOD, "nginx", canary_routers=[{"kind": "nginx", "name": "nope"}])
     assert run.returncode != 0 and "Ingress %s/nope does not exist" % namespace in run.stdout, run.stdout
+    # Prometheus unreachable, and a query with no data, are found before anything changes.
+    run, counts = upgrade(simulator, None, namespace, GOOD, "nginx", canary_prometheus_url="http://127.0.0.1:%d" % closed_port())
+    assert run.returncode != 0 and "is unreachable" in run.stdout, run.stdout
+    run, counts = upgrade(simulator, prometheus, namespace, GOOD, "nginx", canary_errors_metric="no_such_metric_total",
+                          canary_requests_metric="no_such_metric_total")
+    assert run.returncode != 0 and "error-ratio of the stable version is inconclusive" in run.stdout, run.stdout
     assert resource_versions(simulator, namespace) == before
 
     # 20% of the bad version's requests fail: its first analysis fails and every request goes back to stable.
@@ -121,6 +143,7 @@ def test_losing_prometheus_mid_step_aborts_and_never_promotes(kubesim_factory, p
     prometheus = prometheus_factory(simulator)
     namespace = new_namespace(simulator, request.node.name)
     canary_service(simulator, namespace, kind, canary=STABLE, request_rate=REQUEST_RATE)
+    scraped(prometheus, namespace)
     outcome = {}
     play = threading.Thread(target=lambda: outcome.update(run=upgrade(
         simulator, prometheus, namespace, GOOD, kind, canary_schedule=[25, 100], canary_step_pause=3)))

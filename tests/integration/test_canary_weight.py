@@ -152,6 +152,8 @@ def test_bad_input_is_refused_naming_the_problem_and_nothing_changes(simulator, 
         (dict(weight(namespace, "route", 5)[1], routers=[{"kind": "route", "name": "nope"}]), "Route %s/nope does not exist" % namespace),
         (dict(weight(namespace, "consul", 5)[1], service="bare"), "ServiceResolver %s/bare does not exist" % namespace),
         (dict(weight(namespace, "nginx", 5)[1], service="slow"), "Deployment %s/slow-canary: 0 of 1 desired replicas are Ready" % namespace),
+        (dict(weight(namespace, "nginx", 5)[1], service="slow"), "Service %s/slow-canary does not exist; Service %s/slow-stable does not exist"
+         % (namespace, namespace)),
     ]
     tasks = [case if isinstance(case, tuple) else ("cxpe.rollout.canary_weight", case) for case, _message in cases]
     _run, results = run_tasks(simulator.env, tmp_path, tasks)
