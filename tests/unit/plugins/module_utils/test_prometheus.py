@@ -19,6 +19,7 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.prometheus import (
     QueryError,
     call_webhook,
 )
+from http_support import opener
 
 
 class Answer(object):
@@ -30,18 +31,6 @@ class Answer(object):
 
     def getcode(self):
         return self.code
-
-
-def opener(answer):
-    calls = []
-
-    def open_url(url, **options):
-        calls.append((url, options))
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-    open_url.calls = calls
-    return open_url
 
 
 def vector(*values):

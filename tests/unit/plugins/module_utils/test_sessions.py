@@ -18,6 +18,7 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.sessions import (
     parse_http_count,
     source_problems,
 )
+from http_support import opener
 
 QUERY = 'sum(sip_active_calls{pod="{pod}"}) or vector(0)'
 
@@ -28,18 +29,6 @@ class Answer(object):
 
     def read(self):
         return self.text.encode()
-
-
-def opener(answer):
-    calls = []
-
-    def open_url(url, **options):
-        calls.append((url, options))
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-    open_url.calls = calls
-    return open_url
 
 
 def vector(value):
