@@ -76,6 +76,8 @@ def test_requests_fail_when_no_endpoint_is_ready_or_the_service_does_not_exist(s
     namespace = new_namespace(shared_kubesim, request.node.name)
     apply(shared_kubesim, namespace, pod("web-starting", {"app": "web"}, annotations={READY_AFTER: "100000"}),
           service("web", {"app": "web"}), service("gone", {"app": "absent"}))
+    # Clients start once kube-proxy knows the Services: before, their requests would fail for want of a route.
+    propagate(shared_kubesim)
     start_traffic(shared_kubesim, namespace, "web", request_rate=100)
     start_traffic(shared_kubesim, namespace, "gone", request_rate=100)
     shared_kubesim.kubectl("delete", "service", "gone", "-n", namespace)
