@@ -25,7 +25,8 @@ def workload(kind, name, version, replicas=4, annotations=None):
     labels = dict(selector, **{"app.kubernetes.io/version": version, SERVING: "true"})
     container = {"name": "app", "image": "%s:%s" % (IMAGE, version), "ports": [{"name": "http", "containerPort": 8080}]}
     spec = {"replicas": replicas, "selector": {"matchLabels": selector},
-            "template": {"metadata": {"labels": labels, "annotations": dict(annotations or {})},
+            # The app exits on SIGTERM instead of finishing its sessions: only a drain before the pod goes keeps them.
+            "template": {"metadata": {"labels": labels, "annotations": dict({"kubesim.cxpe.io/on-sigterm": "exit"}, **(annotations or {}))},
                          "spec": {"terminationGracePeriodSeconds": 3600, "containers": [container]}}}
     if kind == "StatefulSet":
         spec.update(serviceName=name, updateStrategy={"type": "OnDelete"})
