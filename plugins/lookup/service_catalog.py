@@ -15,9 +15,12 @@ author:
 description:
   - Returns the service groups of the catalog shipped with this collection (C(data/service_catalog.yml)),
     sorted by their step in the documented deployment order. Groups of the same step keep their catalog order.
-  - Each group has C(name), C(title), C(namespaces), C(step), C(strategy) and C(services); each service has
-    C(name), C(title), C(group), C(strategy), C(namespace), C(step), C(priority_class) and C(priority).
-  - The catalog is validated on every call; an invalid catalog, an unknown group or an unknown strategy
+  - Each group has C(name), C(title), C(namespaces), C(step), C(strategy), C(hosting) and C(services); each
+    service has C(name), C(title), C(group), C(strategy), C(namespace), C(step), C(hosting), C(priority_class)
+    and C(priority).
+  - C(hosting) is where a service may run in a unit group, C(primary) (the primary unit only) or
+    C(primary_or_secondary).
+  - The catalog is validated on every call; an invalid catalog, an unknown group, strategy or unit
     fails the lookup with a message that names the problem.
 options:
   _terms:
@@ -30,6 +33,14 @@ options:
     description: Return only the groups upgraded with this strategy.
     type: str
     choices: [blue_green, canary, rolling_update]
+  unit:
+    description:
+      - The kind of unit the groups are for. V(secondary) keeps only the services whose C(hosting) is
+        C(primary_or_secondary), and leaves out the groups without any; V(primary) keeps every service.
+      - With none, every service is returned.
+    type: str
+    choices: [primary, secondary]
+    version_added: 0.5.0
 notes:
   - Use C(query) or C(wantlist=true); every group is one element of the returned list.
 seealso:
@@ -47,6 +58,10 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ query('cxpe.rollout.service_catalog', 'gws', 'webrtc', strategy='blue_green')
              | map(attribute='services') | flatten | map(attribute='name') }}"
+
+- name: The services a secondary unit runs
+  ansible.builtin.debug:
+    msg: "{{ query('cxpe.rollout.service_catalog', unit='secondary') | map(attribute='services') | flatten | map(attribute='name') }}"
 """
 
 RETURN = r"""
@@ -68,4 +83,4 @@ from ansible_collections.cxpe.rollout.plugins.plugin_utils.catalog_file import (
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        return query_catalog(select_groups, names=terms, strategy=self.get_option("strategy"))
+        return query_catalog(select_groups, names=terms, strategy=self.get_option("strategy"), unit=self.get_option("unit"))

@@ -15,6 +15,11 @@ import re
 
 STRATEGIES = ("blue_green", "canary", "rolling_update")
 
+# Where a service may be hosted in a unit group: the primary unit only, or
+# either unit of a pair. A secondary unit only runs the latter.
+HOSTINGS = ("primary", "primary_or_secondary")
+UNITS = ("primary", "secondary")
+
 # Step 1 of the documented deployment order is infrastructure (Consul, Kafka);
 # service groups start at step 2.
 INFRASTRUCTURE_STEP = 1
@@ -117,6 +122,8 @@ def _service_problems(group, where, class_names, seen_services):
             problems.append("%s (%s): the group has several namespaces, so the service must name one" % (here, name))
         if "step" in service and not _is_step(service["step"], group_step):
             problems.append("%s (%s): step must be an integer from the group's step to %d" % (here, name, LAST_STEP))
+        if "hosting" in service and service["hosting"] not in HOSTINGS:
+            problems.append("%s (%s): hosting %r is not one of %s" % (here, name, service["hosting"], ", ".join(HOSTINGS)))
     return problems
 
 
@@ -133,6 +140,8 @@ def _group_problems(group, where, class_names, seen_groups, seen_services):
         problems.append("%s: step must be an integer from %d to %d" % (where, FIRST_GROUP_STEP, LAST_STEP))
     if group.get("strategy") not in STRATEGIES:
         problems.append("%s: strategy %r is not one of %s" % (where, group.get("strategy"), ", ".join(STRATEGIES)))
+    if group.get("hosting") not in HOSTINGS:
+        problems.append("%s: hosting %r is not one of %s" % (where, group.get("hosting"), ", ".join(HOSTINGS)))
     return problems + _service_problems(group, where, class_names, seen_services)
 
 
@@ -171,6 +180,7 @@ def _normalize_group(group, priority_values):
             "strategy": group["strategy"],
             "namespace": service.get("namespace", group["namespaces"][0]),
             "step": service.get("step", group["step"]),
+            "hosting": service.get("hosting", group["hosting"]),
             "priority_class": service["priority_class"],
             "priority": priority_values[service["priority_class"]],
         })
@@ -180,18 +190,21 @@ def _normalize_group(group, priority_values):
         "namespaces": list(group["namespaces"]),
         "step": group["step"],
         "strategy": group["strategy"],
+        "hosting": group["hosting"],
         "services": services,
     }
 
 
-def select_groups(catalog, names=None, strategy=None):
+def select_groups(catalog, names=None, strategy=None, unit=None):
     """Return the normalized groups of a catalog in deployment order.
 
     `names` restricts the result to those groups; the result is still in
     deployment order, whatever the order of `names`. `strategy` keeps only the
-    groups upgraded with that strategy. Groups of the same step keep their
-    catalog order. Each service of a normalized group carries its group,
-    strategy, namespace, step, priority class and priority value.
+    groups upgraded with that strategy. `unit` ('primary' or 'secondary') keeps
+    only the services that kind of unit may host, and drops the groups left
+    without any. Groups of the same step keep their catalog order. Each
+    service of a normalized group carries its group, strategy, namespace,
+    step, hosting, priority class and priority value.
     """
     validate_catalog(catalog)
     groups = catalog["groups"]
@@ -204,12 +217,20 @@ def select_groups(catalog, names=None, strategy=None):
             )
     if strategy is not None and strategy not in STRATEGIES:
         raise CatalogError("unknown strategy %r; use one of: %s" % (strategy, ", ".join(STRATEGIES)))
+    if unit is not None and unit not in UNITS:
+        raise CatalogError("unknown unit %r; use one of: %s" % (unit, ", ".join(UNITS)))
     priority_values = dict((entry["name"], entry["value"]) for entry in catalog["priority_classes"])
     selected = [
         _normalize_group(group, priority_values)
         for group in groups
         if (not names or group["name"] in names) and (strategy is None or group["strategy"] == strategy)
     ]
+    if unit == "secondary":
+        selected = [
+            dict(group, services=[service for service in group["services"] if service["hosting"] == "primary_or_secondary"])
+            for group in selected
+        ]
+        selected = [group for group in selected if group["services"]]
     # sorted() is stable, so groups of one step keep their catalog order.
     return sorted(selected, key=lambda group: group["step"])
 

@@ -37,12 +37,13 @@ def small_catalog():
         ],
         "infrastructure": [{"name": "consul", "step": 1}],
         "groups": [
-            {"name": "late", "namespaces": ["late"], "step": 7, "strategy": "rolling_update",
-             "services": [{"name": "late-a", "priority_class": "low"}]},
-            {"name": "multi", "namespaces": ["m1", "m2"], "step": 3, "strategy": "canary",
+            {"name": "late", "namespaces": ["late"], "step": 7, "strategy": "rolling_update", "hosting": "primary",
+             "services": [{"name": "late-a", "priority_class": "low"},
+                          {"name": "late-b", "priority_class": "low", "hosting": "primary_or_secondary"}]},
+            {"name": "multi", "namespaces": ["m1", "m2"], "step": 3, "strategy": "canary", "hosting": "primary_or_secondary",
              "services": [{"name": "multi-a", "priority_class": "critical", "namespace": "m1"},
                           {"name": "multi-b", "priority_class": "low", "namespace": "m2", "step": 8}]},
-            {"name": "early", "namespaces": ["early"], "step": 3, "strategy": "blue_green",
+            {"name": "early", "namespaces": ["early"], "step": 3, "strategy": "blue_green", "hosting": "primary",
              "services": [{"name": "early-a", "priority_class": "critical"}]},
         ],
     }
@@ -89,6 +90,19 @@ def test_shipped_catalog_strategies(shipped):
     assert strategies["gauth"] == strategies["designer"] == "rolling_update"
 
 
+def test_shipped_catalog_hosting(shipped):
+    hosting = dict((service["name"], service["hosting"])
+                   for group in select_groups(shipped) for service in group["services"])
+    assert hosting["designer"] == hosting["gcxi"] == "primary"
+    assert hosting["designer-das"] == "primary_or_secondary"
+    for name in ("gvp-config", "gvp-mcp", "gvp-reporting", "gvp-rm", "voice-sip-proxy", "tenant-service", "webrtc-gateway"):
+        assert hosting[name] == "primary_or_secondary", name
+    secondary = dict((group["name"], [service["name"] for service in group["services"]])
+                     for group in select_groups(shipped, unit="secondary"))
+    assert sorted(secondary) == ["designer", "gvp", "tenant", "voice", "webrtc"]
+    assert secondary["designer"] == ["designer-das"]
+
+
 def test_shipped_priority_classes(shipped):
     assert [(entry["name"], entry["value"]) for entry in priority_classes(shipped)] == [
         ("genesysengage-critical-priority", 10000000),
@@ -118,6 +132,26 @@ def test_strategy_filter():
     assert [group["name"] for group in select_groups(small_catalog(), strategy="blue_green")] == ["early"]
 
 
+def test_a_secondary_unit_keeps_only_the_services_it_may_host():
+    groups = select_groups(small_catalog(), unit="secondary")
+    assert [(group["name"], [service["name"] for service in group["services"]]) for group in groups] == [
+        ("multi", ["multi-a", "multi-b"]), ("late", ["late-b"]),
+    ]
+
+
+def test_a_primary_unit_keeps_every_service():
+    assert select_groups(small_catalog(), unit="primary") == select_groups(small_catalog())
+
+
+def test_unit_and_strategy_filters_combine():
+    assert select_groups(small_catalog(), strategy="blue_green", unit="secondary") == []
+
+
+def test_unknown_unit():
+    with pytest.raises(CatalogError, match="unknown unit 'tertiary'; use one of: primary, secondary"):
+        select_groups(small_catalog(), unit="tertiary")
+
+
 def test_unknown_group_names_are_all_reported_with_the_known_ones():
     with pytest.raises(CatalogError, match=r"unknown service group\(s\): nope, nada; the catalog has: late, multi, early"):
         select_groups(small_catalog(), names=["early", "nope", "nada"])
@@ -132,11 +166,20 @@ def test_services_are_normalized():
     multi = select_groups(small_catalog(), names=["multi"])[0]
     assert multi["services"][1] == {
         "name": "multi-b", "title": "multi-b", "group": "multi", "strategy": "canary", "namespace": "m2",
-        "step": 8, "priority_class": "low", "priority": 0,
+        "step": 8, "hosting": "primary_or_secondary", "priority_class": "low", "priority": 0,
     }
     early = select_groups(small_catalog(), names=["early"])[0]
+    assert early["hosting"] == "primary"
     assert early["services"][0]["namespace"] == "early"
     assert early["services"][0]["step"] == 3
+    assert early["services"][0]["hosting"] == "primary"
+
+
+def test_a_service_may_override_its_groups_hosting():
+    late = select_groups(small_catalog(), names=["late"])[0]
+    assert [(service["name"], service["hosting"]) for service in late["services"]] == [
+        ("late-a", "primary"), ("late-b", "primary_or_secondary"),
+    ]
 
 
 def test_selection_does_not_modify_the_catalog():
@@ -149,7 +192,7 @@ def test_selection_does_not_modify_the_catalog():
 def test_services_by_step_places_services_with_their_own_step():
     plan = services_by_step(select_groups(small_catalog()))
     assert [(step, [service["name"] for service in services]) for step, services in plan] == [
-        (3, ["multi-a", "early-a"]), (7, ["late-a"]), (8, ["multi-b"]),
+        (3, ["multi-a", "early-a"]), (7, ["late-a", "late-b"]), (8, ["multi-b"]),
     ]
 
 
@@ -163,6 +206,11 @@ def test_namespaces_are_listed_once_in_group_order():
 
 @pytest.mark.parametrize("mutate, message", [
     (lambda c: c["groups"][0].update(strategy="big_bang"), "strategy 'big_bang' is not one of"),
+    (lambda c: c["groups"][0].update(hosting="secondary"),
+     "groups[0] (late): hosting 'secondary' is not one of primary, primary_or_secondary"),
+    (lambda c: c["groups"][0].pop("hosting"), "groups[0] (late): hosting None is not one of primary, primary_or_secondary"),
+    (lambda c: c["groups"][0]["services"][1].update(hosting="anywhere"),
+     "groups[0] (late).services[1] (late-b): hosting 'anywhere' is not one of primary, primary_or_secondary"),
     (lambda c: c["groups"][0].update(step=1), "step must be an integer from 2 to 9"),
     (lambda c: c["groups"][0].update(step=True), "step must be an integer from 2 to 9"),
     (lambda c: c["groups"][0].update(name="Late"), "name 'Late' must be a DNS-1123 label"),

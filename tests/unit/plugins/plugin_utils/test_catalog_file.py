@@ -19,6 +19,13 @@ def test_the_catalog_is_found_beside_the_plugins():
     assert [service["name"] for service in groups[0]["services"]] == ["gauth-auth", "gauth-environment", "gauth-ui"]
 
 
+def test_the_selection_options_reach_the_catalog():
+    groups = catalog_file.query_catalog(select_groups, names=["designer", "gws"], unit="secondary")
+    assert [(group["name"], [service["name"] for service in group["services"]]) for group in groups] == [
+        ("designer", ["designer-das"]),
+    ]
+
+
 def test_catalog_errors_become_lookup_errors():
     with pytest.raises(AnsibleLookupError, match=r"unknown service group\(s\): nope"):
         catalog_file.query_catalog(select_groups, names=["nope"])
