@@ -7,7 +7,7 @@
 builds (so every way kubernetes.core reaches a cluster works here) and gives
 the rest of the collection plain dicts:
 
-- reads: `get` (None when absent) and `list`;
+- reads: `get` (None when absent), `list` and `server_version`;
 - guarded writes: `update` reads an object, applies a pure `mutate(obj)` and
   sends the difference as a merge patch that carries the resourceVersion it
   was computed from, so a concurrent change is a 409 Conflict, never
@@ -199,6 +199,10 @@ class Cluster(object):
             resource, namespace=namespace, label_selector=label_selector, field_selector=field_selector,
             serialize=False))
         return body.get("items") or [], (body.get("metadata") or {}).get("resourceVersion")
+
+    def server_version(self):
+        """The server's /version document: major, minor, gitVersion, ..."""
+        return self._call("read the server version", lambda: self.client.request("get", "/version", serialize=False))
 
     # -------------------------------------------------------------- writes --
 

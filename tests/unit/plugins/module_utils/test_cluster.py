@@ -14,7 +14,7 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import (
     merge_patch,
     strip_server_fields,
 )
-from cluster_support import FakeClient, ScriptedWatch, api_error, configmap
+from cluster_support import FakeClient, Response, ScriptedWatch, api_error, configmap
 from kubernetes.client.rest import ApiException
 
 
@@ -83,6 +83,26 @@ def test_an_unreachable_server_is_a_cluster_error():
     client.failures["list"] = [OSError("Connection refused")]
     with pytest.raises(ClusterError, match="cannot list ConfigMaps in ns: the API server is unreachable: Connection refused"):
         api.list("v1", "ConfigMap", "ns")
+
+
+class VersionClient(FakeClient):
+    """Answers GET /version, failing first with the errors in `failures["version"]`."""
+
+    def request(self, method, path, body=None, serialize=True):
+        self.requests.append((method, path, None))
+        self._fail("version")
+        return Response({"major": "1", "minor": "32", "gitVersion": "v1.32.4"})
+
+
+def test_server_version_reads_the_version_document_and_retries_like_any_read():
+    client = VersionClient()
+    api = Cluster(client, sleep=lambda seconds: None)
+    client.failures["version"] = [api_error(503, "unavailable")]
+    assert api.server_version() == {"major": "1", "minor": "32", "gitVersion": "v1.32.4"}
+    assert client.requests == [("get", "/version", None)] * 2
+    client.failures["version"] = [api_error(403, "forbidden")]
+    with pytest.raises(ClusterError, match="cannot read the server version: forbidden"):
+        api.server_version()
 
 
 def test_update_sends_the_difference_guarded_by_the_resource_version_it_read():
