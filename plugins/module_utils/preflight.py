@@ -123,8 +123,8 @@ def release_problems(request, running, max_gap, allow_downgrade):
         return gap, ["%s: the target %s is older than the running %s: a downgrade (allow_downgrade permits it)"
                      % (where(request), target, running)]
     if gap > max_gap:
-        return gap, ["%s: the target %s is %d releases ahead of the running %s; the N-%d release policy allows at most %d"
-                     % (where(request), target, gap, running, max_gap, max_gap)]
+        return gap, ["%s: the target %s is %d release%s ahead of the running %s; the N-%d release policy allows at most %d"
+                     % (where(request), target, gap, "s" if gap > 1 else "", running, max_gap, max_gap)]
     return gap, []
 
 
@@ -189,7 +189,8 @@ def plan(reads, options):
     for request in options["services"]:
         key = (request["namespace"], request["service"])
         observed = (state.get(key[0]) or {}).get(key[1]) or {}
-        # Without a strategy, a service whose Service selects a color is blue/green.
+        # Without a strategy, a service with an active color (its Service selects one, or its ledger names one) is
+        # blue/green.
         strategy = request.get("strategy") or (BLUE_GREEN if observed.get("active_color") in COLORS else None)
         running = running_version(state, key[0], key[1], strategy)
         gap, refused = release_problems(request, running, options["max_release_gap"], options["allow_downgrade"])

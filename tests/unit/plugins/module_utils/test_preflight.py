@@ -149,7 +149,7 @@ def test_the_release_policy(running, target, gap, problems):
 def test_a_downgrade_passes_when_allowed_and_the_gap_follows_the_policy_given():
     assert preflight.release_problems(request("chat", "9.0.98.01"), "9.0.100.01", 2, True) == (-2, [])
     assert preflight.release_problems(request("chat", "9.0.101.01"), "9.0.100.01", 0, False)[1] == [
-        "gws/chat: the target 9.0.101.01 is 1 releases ahead of the running 9.0.100.01; the N-0 release policy allows at most 0"]
+        "gws/chat: the target 9.0.101.01 is 1 release ahead of the running 9.0.100.01; the N-0 release policy allows at most 0"]
 
 
 def test_a_service_that_does_not_run_yet_or_has_no_target_has_nothing_to_check():
