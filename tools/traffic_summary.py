@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, cxpe.rollout maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Print what the clients of a simulated cluster went through: kubesim's traffic counters, per entry
-point and per service version. Usage: traffic_summary.py METRICS_URL [NAMESPACE ...]"""
+point and per service version. Usage: traffic_summary.py [--brief] METRICS_URL [NAMESPACE ...]
+--brief prints only the rows with a failed request or a dropped session, and the totals."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -34,16 +35,22 @@ def totals(found, name, keys, namespaces):
     return summed
 
 
-def main(url, namespaces):
+def main(url, namespaces, brief=False):
     found = list(samples(url))
     entries = ("namespace", "kind", "entry")
     sent = totals(found, "kubesim_entry_requests_total", entries, namespaces)
     failed = totals(found, "kubesim_entry_request_errors_total", entries + ("reason",), namespaces)
     print("%-10s %-8s %-22s %9s %7s  %s" % ("NAMESPACE", "ENTRY", "NAME", "REQUESTS", "FAILED", "WHY"))
+    why_totals = {}
     for key in sorted(sent):
         reasons = dict((reason[-1], count) for reason, count in failed.items() if reason[:-1] == key and count)
+        for reason, count in reasons.items():
+            why_totals[reason] = why_totals.get(reason, 0) + count
         why = ", ".join("%s %d" % item for item in sorted(reasons.items())) or "-"
-        print("%-10s %-8s %-22s %9d %7d  %s" % (key + (sent[key], sum(reasons.values()), why)))
+        if reasons or not brief:
+            print("%-10s %-8s %-22s %9d %7d  %s" % (key + (sent[key], sum(reasons.values()), why)))
+    why = ", ".join("%s %d" % item for item in sorted(why_totals.items())) or "-"
+    print("%-10s %-8s %-22s %9d %7d  %s" % ("all", "", "%d entry points" % len(sent), sum(sent.values()), sum(why_totals.values()), why))
     print()
     versions = ("namespace", "service", "version")
     served = totals(found, "kubesim_service_requests_total", versions, namespaces)
@@ -53,10 +60,17 @@ def main(url, namespaces):
     print("%-10s %-22s %-22s %9s %7s %9s %8s" % ("NAMESPACE", "SERVICE", "VERSION", "REQUESTS", "FAILED", "SESSIONS", "DROPPED"))
     for key in sorted(served):
         row = (key[0], key[1], key[2] or "(no endpoint)", served[key], errors.get(key, 0), started.get(key, 0), dropped.get(key, 0))
-        print("%-10s %-22s %-22s %9d %7d %9d %8d" % row)
+        if row[4] or row[6] or not brief:
+            print("%-10s %-22s %-22s %9d %7d %9d %8d" % row)
+    services = "%d services" % len(set(key[:2] for key in served))
+    row = ("all", services, "", sum(served.values()), sum(errors.values()), sum(started.values()), sum(dropped.values()))
+    print("%-10s %-22s %-22s %9d %7d %9d %8d" % row)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    arguments = sys.argv[1:]
+    brief = "--brief" in arguments
+    arguments = [argument for argument in arguments if argument != "--brief"]
+    if not arguments:
         sys.exit(__doc__)
-    main(sys.argv[1], set(sys.argv[2:]))
+    main(arguments[0], set(arguments[1:]), brief)

@@ -44,6 +44,9 @@ LABEL_VALUE_MAX = 63
 class ManifestError(ValueError):
     """The deployment options cannot produce valid manifests."""
 
+# A pod that is going away keeps serving this long: kube-proxy and ingress controllers take a moment to forget an
+# endpoint, and requests they still send it must not fail (a scale-down, a canary's replica ratio, a redeploy).
+PRESTOP_SECONDS = 5
 
 def namespace_manifest(name):
     return {
@@ -103,6 +106,7 @@ def _deployment(name, service, selector, replicas, image, version, pod_annotatio
                         "name": service["name"],
                         "image": image,
                         "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
+                        "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SECONDS}}},
                     }],
                 },
             },

@@ -55,3 +55,18 @@ def observed_state(deployments, services, rollouts=()):
         if selector.get(LABEL_NAME) == service["name"] and selector.get(LABEL_COLOR) in COLORS:
             entry(service["namespace"], service["name"])["active_color"] = selector[LABEL_COLOR]
     return state
+
+
+def running_version(state, namespace, service, strategy):
+    """The version that serves `service`'s users in an `observed_state` result, None when it does not run.
+
+    A blue/green service runs what its active color runs; the other strategies what the Deployment named after the
+    service runs (for a canary service, its stable track).
+    """
+    found = (state.get(namespace) or {}).get(service) or {}
+    name = service
+    if strategy == "blue_green":
+        if found.get("active_color") not in COLORS:
+            return None
+        name = "%s-%s" % (service, found["active_color"])
+    return found.get("versions", {}).get(name)

@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.cxpe.rollout.plugins.module_utils.platform_state import observed_state
+from ansible_collections.cxpe.rollout.plugins.module_utils.platform_state import observed_state, running_version
 
 
 def deployment(name, service, version, namespace="gws"):
@@ -52,3 +52,19 @@ def test_the_cluster_says_the_replicas_of_each_deployment():
     state = observed_state(
         [dict(deployment("chat", "chat", "1"), replicas=3), dict(deployment("chat-canary", "chat", "2"), replicas=1)], [])
     assert state["gws"]["chat"]["replicas"] == {"chat": 3, "chat-canary": 1}
+
+
+def test_the_running_version_is_the_active_colors_or_the_deployment_named_after_the_service():
+    state = observed_state(
+        [deployment("chat-blue", "chat", "1"), deployment("chat-green", "chat", "2"),
+         deployment("dialplan", "dialplan", "7", "voice"), deployment("dialplan-canary", "dialplan", "8", "voice")],
+        [service("chat", {"app.kubernetes.io/name": "chat", "cxpe.io/color": "green"})],
+    )
+    assert running_version(state, "gws", "chat", "blue_green") == "2"
+    assert running_version(state, "voice", "dialplan", "canary") == "7"
+    assert running_version(state, "voice", "missing", "rolling_update") is None
+
+
+def test_a_blue_green_service_without_an_active_color_runs_nothing():
+    state = observed_state([deployment("chat-blue", "chat", "1")], [])
+    assert running_version(state, "gws", "chat", "blue_green") is None
