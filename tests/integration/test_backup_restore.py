@@ -39,7 +39,7 @@ def deploy(simulator, groups):
 def backup(simulator, backup_dir, *args):
     """Run the backup playbook on the groups; the path of the file it wrote."""
     result, _counts = playbook(simulator, "backup", "-e", json.dumps({"cxpe_groups": GROUPS, "backup_dir": str(backup_dir)}), *args)
-    (path,) = re.findall(r"Wrote \d+ objects to (\S+) ", result.stdout)
+    (path,) = re.findall(r"Wrote (\S+): \d+ objects", result.stdout)
     return path
 
 
