@@ -152,6 +152,12 @@ def kubesim(kubesim_factory):
 
 
 @pytest.fixture(scope="module")
+def module_kubesim_factory():
+    """Start simulators with custom options for a whole test module; all are stopped at its end."""
+    yield from stopped_at_teardown(start_simulator)
+
+
+@pytest.fixture(scope="module")
 def shared_kubesim():
     """One simulator for a whole test module, for tests that only read or use their own namespace."""
     simulator = start_simulator()
@@ -192,4 +198,10 @@ def start_prometheus(*simulators, **options):
 @pytest.fixture
 def prometheus_factory():
     """Start real Prometheus servers for simulators; all are stopped at the end of the test."""
+    yield from stopped_at_teardown(start_prometheus)
+
+
+@pytest.fixture(scope="module")
+def module_prometheus_factory():
+    """Start real Prometheus servers for a whole test module; all are stopped at its end."""
     yield from stopped_at_teardown(start_prometheus)

@@ -47,6 +47,10 @@ class ManifestError(ValueError):
 # A pod that is going away keeps serving this long: kube-proxy and ingress controllers take a moment to forget an
 # endpoint, and requests they still send it must not fail (a scale-down, a canary's replica ratio, a redeploy).
 PRESTOP_SECONDS = 5
+# The apps finish their sessions once told to stop (SIGTERM) and exit when the last one ends; the grace period is
+# how long a session may still take. A pod that an upgrade removes without draining it first (a blue/green color or
+# a canary's stable pods scaled down) keeps its sessions up to then.
+TERMINATION_GRACE_SECONDS = 600
 
 def namespace_manifest(name):
     return {
@@ -102,6 +106,7 @@ def _deployment(name, service, selector, replicas, image, version, pod_annotatio
                 "metadata": template_metadata,
                 "spec": {
                     "priorityClassName": service["priority_class"],
+                    "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
                     "containers": [{
                         "name": service["name"],
                         "image": image,

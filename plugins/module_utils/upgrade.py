@@ -116,9 +116,10 @@ def summary(planned, outcomes, started=None, finished=None):
     rows = []
     for entry in planned:
         outcome = recorded.get((entry["unit"], entry["service"]))
-        row = dict(entry, **{"from": None, "to": entry["version"], "duration": None, "result": NOT_STARTED, "message": ""})
+        row = dict(entry, **{"from": None, "to": entry["version"], "started": None, "duration": None, "result": NOT_STARTED,
+                             "message": ""})
         if outcome:
-            row.update((key, outcome.get(key)) for key in ("from", "duration", "result", "message"))
+            row.update((key, outcome.get(key)) for key in ("from", "started", "duration", "result", "message"))
         else:
             row["message"] = _stopped_by(blockers(outcomes, entry["unit"], entry["wave"]))
         rows.append(row)
