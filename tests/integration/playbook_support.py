@@ -34,6 +34,18 @@ def run_playbook(environment, playbook, *args):
     return result, counts
 
 
+def run_ok(simulator, name, *args):
+    """Run the collection's playbook `name` on the demo inventory against `simulator`; fails the test unless it passes."""
+    result, counts = run_playbook(simulator.env, "cxpe.rollout." + name, *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result, counts
+
+
+def deploy_groups(simulator, groups):
+    """The sample platform's `groups`, one pod per Deployment."""
+    run_ok(simulator, "deploy_platform", "-e", json.dumps({"platform_deploy_groups": groups, "platform_deploy_replicas": 1}))
+
+
 def run_tasks(environment, workdir, tasks, *args):
     """Run module calls in one play; returns (CompletedProcess, [each task's registered result]).
 

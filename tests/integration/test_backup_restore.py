@@ -16,7 +16,7 @@ import pytest
 import yaml
 from ansible_collections.cxpe.rollout.plugins.module_utils.backup import clean
 from bluegreen_support import apply, endpoint_pods, get
-from playbook_support import run_playbook
+from playbook_support import deploy_groups, run_ok, run_playbook
 
 TIME_SCALE = 100
 GROUPS = ["gauth", "webrtc"]
@@ -26,19 +26,9 @@ LEDGER_LABELS = {"cxpe.io/rollout-ledger": "webrtc-gateway", "app.kubernetes.io/
                  "app.kubernetes.io/managed-by": "cxpe.rollout"}
 
 
-def playbook(simulator, name, *args):
-    result, counts = run_playbook(simulator.env, "cxpe.rollout." + name, *args)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result, counts
-
-
-def deploy(simulator, groups):
-    playbook(simulator, "deploy_platform", "-e", json.dumps({"platform_deploy_groups": groups, "platform_deploy_replicas": 1}))
-
-
 def backup(simulator, backup_dir, *args):
     """Run the backup playbook on the groups; the path of the file it wrote."""
-    result, _counts = playbook(simulator, "backup", "-e", json.dumps({"cxpe_groups": GROUPS, "backup_dir": str(backup_dir)}), *args)
+    result, _counts = run_ok(simulator, "backup", "-e", json.dumps({"cxpe_groups": GROUPS, "backup_dir": str(backup_dir)}), *args)
     (path,) = re.findall(r"Wrote (\S+): \d+ objects", result.stdout)
     return path
 
@@ -77,11 +67,11 @@ def routers_and_ledger(simulator):
 
 def test_a_restore_puts_back_what_changed_since_the_backup(kubesim_factory, tmp_path):
     simulator = kubesim_factory(time_scale=TIME_SCALE)
-    deploy(simulator, GROUPS)
+    deploy_groups(simulator, GROUPS)
     routers_and_ledger(simulator)
 
     # Check mode reads and writes nothing.
-    result, counts = playbook(simulator, "backup", "--check", "-e", json.dumps({"cxpe_groups": GROUPS, "backup_dir": str(tmp_path / "dry")}))
+    result, counts = run_ok(simulator, "backup", "--check", "-e", json.dumps({"cxpe_groups": GROUPS, "backup_dir": str(tmp_path / "dry")}))
     assert "Would write" in result.stdout and not os.path.exists(tmp_path / "dry")
 
     path = backup(simulator, tmp_path)
@@ -108,7 +98,7 @@ def test_a_restore_puts_back_what_changed_since_the_backup(kubesim_factory, tmp_
                       json.dumps({"spec": {"to": {"name": "webrtc-gateway-preview"}}}))
     simulator.kubectl("patch", "poddisruptionbudget", "webrtc-gateway", "-n", "webrtc", "-p", json.dumps({"spec": {"minAvailable": 0}}))
 
-    result, counts = playbook(simulator, "restore", "-e", "restore_dir=" + os.path.dirname(path))
+    result, counts = run_ok(simulator, "restore", "-e", "restore_dir=" + os.path.dirname(path))
     assert counts["changed"] > 0
     for kind, namespace, name in (("Service", "webrtc", "webrtc-gateway"), ("ConfigMap", "webrtc", "webrtc-gateway-rollout"),
                                   ("Route", "webrtc", "webrtc-gateway"), ("PodDisruptionBudget", "webrtc", "webrtc-gateway")):
@@ -128,7 +118,7 @@ def test_a_restore_puts_back_what_changed_since_the_backup(kubesim_factory, tmp_
     # Restoring one namespace leaves the others as they are.
     simulator.kubectl("patch", "service", "gauth-ui", "-n", "gauth", "-p", json.dumps({"spec": {"selector": {"tier": "x"}}}))
     simulator.kubectl("patch", "service", "webrtc-coturn", "-n", "webrtc", "-p", json.dumps({"spec": {"selector": {"tier": "x"}}}))
-    playbook(simulator, "restore", "-e", "restore_file=" + path, "-e", json.dumps({"cxpe_groups": ["webrtc"]}))
+    run_ok(simulator, "restore", "-e", "restore_file=" + path, "-e", json.dumps({"cxpe_groups": ["webrtc"]}))
     assert "tier" not in get(simulator, "webrtc", "service", "webrtc-coturn")["spec"]["selector"]
     assert get(simulator, "gauth", "service", "gauth-ui")["spec"]["selector"]["tier"] == "x"
 
@@ -144,7 +134,7 @@ def test_a_restore_puts_back_what_changed_since_the_backup(kubesim_factory, tmp_
 ], ids=["missing", "garbled", "binary", "not objects", "no namespace", "other kinds"])
 def test_a_backup_file_that_is_missing_or_garbled_is_refused_and_nothing_changes(kubesim_factory, tmp_path, content, reason):
     simulator = kubesim_factory(time_scale=TIME_SCALE)
-    deploy(simulator, ["gauth"])
+    deploy_groups(simulator, ["gauth"])
     path = tmp_path / "backup.yml"
     if content is not None:
         path.write_text(content, encoding="utf-8")
@@ -160,18 +150,18 @@ def test_a_backup_file_that_is_missing_or_garbled_is_refused_and_nothing_changes
 
 def test_a_platform_uninstalled_with_its_namespace_comes_back_from_its_backup(kubesim_factory, tmp_path):
     simulator = kubesim_factory(time_scale=TIME_SCALE)
-    deploy(simulator, ["gauth"])
+    deploy_groups(simulator, ["gauth"])
     path = backup(simulator, tmp_path, "-e", "backup_name=before")
     assert path == str(tmp_path / "before" / "localhost.yml")
-    playbook(simulator, "uninstall", "-e", json.dumps({"cxpe_groups": ["gauth"], "uninstall_namespaces": True}))
+    run_ok(simulator, "uninstall", "-e", json.dumps({"cxpe_groups": ["gauth"], "uninstall_namespaces": True}))
     assert simulator.kubectl("get", "namespace", "gauth", check=False).returncode != 0
 
     # Check mode reports the objects of the namespace it would create.
-    result, _counts = playbook(simulator, "restore", "--check", "-e", "restore_file=" + path)
+    result, _counts = run_ok(simulator, "restore", "--check", "-e", "restore_file=" + path)
     assert "Would also restore, in namespaces that do not exist yet: Deployment gauth/gauth-auth" in result.stdout
     assert simulator.kubectl("get", "namespace", "gauth", check=False).returncode != 0
 
-    playbook(simulator, "restore", "-e", "restore_file=" + path)
+    run_ok(simulator, "restore", "-e", "restore_file=" + path)
     namespace = json.loads(simulator.kubectl("get", "namespace", "gauth", "-o", "json").stdout)
     assert namespace["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "cxpe.rollout"
     for name in ("gauth-auth", "gauth-environment", "gauth-ui"):

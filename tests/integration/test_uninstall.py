@@ -17,7 +17,7 @@ import time
 
 import yaml
 from bluegreen_support import apply, poll
-from playbook_support import ROOT, run_playbook
+from playbook_support import ROOT, deploy_groups, run_ok
 
 TIME_SCALE = 100
 MANAGED = "app.kubernetes.io/managed-by=cxpe.rollout"
@@ -28,16 +28,6 @@ def catalog_steps():
     with open(os.path.join(ROOT, "data", "service_catalog.yml"), encoding="utf-8") as stream:
         groups = yaml.safe_load(stream)["groups"]
     return dict((service["name"], service.get("step", group["step"])) for group in groups for service in group["services"])
-
-
-def playbook(simulator, name, *args):
-    result, counts = run_playbook(simulator.env, "cxpe.rollout." + name, *args)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result, counts
-
-
-def deploy(simulator, groups):
-    playbook(simulator, "deploy_platform", "-e", json.dumps({"platform_deploy_groups": groups, "platform_deploy_replicas": 1}))
 
 
 def names(simulator, kinds, selector=MANAGED):
@@ -100,7 +90,7 @@ class Watch(object):
 def test_the_platform_goes_the_last_step_first_and_what_it_did_not_make_stays(kubesim_factory):
     simulator = kubesim_factory(time_scale=TIME_SCALE)
     groups = ["gauth", "voice", "tenant", "webrtc"]
-    deploy(simulator, groups)
+    deploy_groups(simulator, groups)
     apply(simulator, "voice", ledger("voice", "tenant-service"), ledger("voice", "voice-dialplan"))
     # Made by hand, so not the collection's to remove: a configuration ConfigMap and an Ingress in front of a service.
     apply(simulator, "webrtc",
@@ -114,7 +104,7 @@ def test_the_platform_goes_the_last_step_first_and_what_it_did_not_make_stays(ku
         deployments.started(simulator, "gauth", "gauth-ui")
         pod = json.loads(simulator.kubectl("get", "pods", "-n", "gauth", "-o", "json").stdout)["items"][0]["metadata"]["name"]
         pods.started(simulator, "gauth", pod)
-        result, counts = playbook(simulator, "uninstall", "-e", json.dumps({"cxpe_groups": groups}))
+        result, counts = run_ok(simulator, "uninstall", "-e", json.dumps({"cxpe_groups": groups}))
         time.sleep(0.5)
     finally:
         deployments.stop()
@@ -140,7 +130,7 @@ def test_the_platform_goes_the_last_step_first_and_what_it_did_not_make_stays(ku
     assert len(names(simulator, "priorityclasses")) == 4
 
     # Nothing is left to remove.
-    assert playbook(simulator, "uninstall", "-e", json.dumps({"cxpe_groups": groups}))[1]["changed"] == 0
+    assert run_ok(simulator, "uninstall", "-e", json.dumps({"cxpe_groups": groups}))[1]["changed"] == 0
 
 
 def write_versions(simulator):
@@ -153,24 +143,24 @@ def write_versions(simulator):
 
 def test_namespaces_go_when_asked_once_no_group_left_uses_them(kubesim_factory):
     simulator = kubesim_factory(time_scale=TIME_SCALE)
-    deploy(simulator, ["gauth", "voice", "tenant"])
+    deploy_groups(simulator, ["gauth", "voice", "tenant"])
     apply(simulator, "voice", ledger("voice", "tenant-service"))
     before = write_versions(simulator)
 
     # Check mode reports the removals and makes none.
-    result, counts = playbook(simulator, "uninstall", "--check", "--diff", "-e", json.dumps({"uninstall_namespaces": True}))
+    result, counts = run_ok(simulator, "uninstall", "--check", "--diff", "-e", json.dumps({"uninstall_namespaces": True}))
     assert counts["changed"] > 0
     assert write_versions(simulator) == before
 
     # The tenant group shares the voice namespace with the voice group, which stays.
-    playbook(simulator, "uninstall", "-e", json.dumps({"cxpe_groups": ["tenant"], "uninstall_namespaces": True}))
+    run_ok(simulator, "uninstall", "-e", json.dumps({"cxpe_groups": ["tenant"], "uninstall_namespaces": True}))
     assert names(simulator, "namespaces") == ["Namespace gauth", "Namespace voice"]
     voice = names(simulator, "deployments", MANAGED + ",app.kubernetes.io/part-of in (voice,tenant)")
     assert len(voice) == 20 and not [name for name in voice if "tenant" in name]
     assert names(simulator, "configmaps") == []
 
     # Every group: every namespace of the platform, then the PriorityClasses.
-    playbook(simulator, "uninstall", "-e", json.dumps({"uninstall_namespaces": True}))
+    run_ok(simulator, "uninstall", "-e", json.dumps({"uninstall_namespaces": True}))
     assert names(simulator, "namespaces") == []
     assert names(simulator, "priorityclasses") == []
     assert simulator.kubectl("get", "namespace", "default").returncode == 0

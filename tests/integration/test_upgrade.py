@@ -111,14 +111,14 @@ def run(inventory, playbook, *args):
                           env=env, capture_output=True, text=True, timeout=900, check=False)
 
 
-def upgrade(platform, version, versions=None):
+def upgrade(platform, version, versions=None, playbook="cxpe.rollout.upgrade"):
     units, inventory, workdir = platform
-    reports = os.path.join(str(workdir), "reports-%s" % version)
+    reports = os.path.join(str(workdir), "reports-%s-%s" % (playbook.rsplit(".", 1)[-1], version))
     extra = {"cxpe_version": version, "cxpe_groups": GROUPS, "cxpe_upgrade_report_dir": reports,
              "backup_dir": os.path.join(str(workdir), "backups")}
     if versions:
         extra["cxpe_versions"] = versions
-    result = run(inventory, "cxpe.rollout.upgrade", "-e", json.dumps(extra))
+    result = run(inventory, playbook, "-e", json.dumps(extra))
     summaries = glob.glob(os.path.join(reports, "*-summary.json"))
     summary = None
     if summaries:
@@ -187,6 +187,25 @@ def test_a_failed_analysis_stops_its_unit_and_the_later_waves_and_rolls_the_serv
     for name, unit in units.items():
         failed, dropped, _sent = unit.traffic()
         assert (failed, dropped) == (0, 0), name
+
+
+def test_a_rollback_takes_the_platform_back_to_a_release_in_the_reverse_order(platform):
+    units, _inventory, _workdir = platform
+    before = dict((name, unit.traffic()) for name, unit in units.items())
+    result, summary = upgrade(platform, "9.0.101.02", playbook="cxpe.rollout.rollback")
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr
+    rows = rows_by(summary)
+    assert [(service, rows[("primary", service)]["from"], rows[("primary", service)]["result"]) for service in HOSTED["primary"]] == [
+        ("gauth-auth", "9.0.102.01", "upgraded"), ("gauth-environment", "9.0.102.01", "upgraded"), ("gauth-ui", "9.0.102.01", "upgraded"),
+        ("tenant-service", "9.0.101.02", "unchanged"), ("webrtc-coturn", "9.0.101.02", "unchanged"),
+        ("webrtc-gateway", "9.0.101.02", "unchanged")]
+    # Step 5 first, step 2 last.
+    started = dict((service, rows[("primary", service)]["started"]) for service in HOSTED["primary"])
+    assert max(started["webrtc-coturn"], started["webrtc-gateway"]) < started["tenant-service"] < min(
+        started["gauth-auth"], started["gauth-environment"], started["gauth-ui"])
+    for name, unit in units.items():
+        assert unit.running() == dict((service, ["9.0.101.02"]) for service in HOSTED[name])
+        assert unit.traffic()[:2] == before[name][:2] == (0, 0), name
 
 
 def test_a_preflight_refusal_changes_nothing_in_any_unit(platform):
