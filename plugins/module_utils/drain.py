@@ -215,18 +215,20 @@ class Drain(object):
             self.lease.renew()
 
     def step_deployment(self, count, last):
-        """Let the Deployment's controller take one step of `count` pods, then pause it again (unless last)."""
+        """Let the Deployment's controller replace `count` old pods, the drained ones, and no more (the step's budget,
+        spent however late the pause lands), then pause it again, so that a run that stops between batches leaves it
+        held; the last step gives the Deployment back its own strategy, minReadySeconds and progressDeadlineSeconds
+        and leaves it resumed."""
         workload = self.workload
+        if last:
+            self.cluster.update("apps/v1", rolling.DEPLOYMENT, workload.name, workload.namespace, rolling.released)
+            return
         before = workload.obj
         current = rolling.new_replicaset(before, workload.replicasets)
         expected = ((current or {}).get("spec") or {}).get("replicas", 0) + count
-        strategy = rolling.step_strategy(count)
-        if last:
-            strategy = (self.plan.get("strategy") or strategy)
+        fields = rolling.step_fields(before, workload.replicasets, count)
         self.cluster.update("apps/v1", rolling.DEPLOYMENT, workload.name, workload.namespace,
-                            lambda obj: dict(obj, spec=dict(obj["spec"], paused=False, strategy=strategy)))
-        if last:
-            return
+                            lambda obj: rolling.stepping(obj, fields))
 
         def stepped(replicasets):
             found = rolling.new_replicaset(before, replicasets.values())
@@ -260,7 +262,6 @@ class Drain(object):
     def run(self, plan, done, resuming=()):
         """Drain and replace the plan's pods still to do, batch by batch; `resuming` are the pods an interrupted
         run was draining (their batch is recorded as resumed, not as a new drain). Returns the progress."""
-        self.plan = plan
         workload = self.workload
         todo = [name for name in plan["pods"] if name not in done]
         batches = rolling.batches(todo, plan["batch_size"])

@@ -24,10 +24,15 @@ description:
     PodDisruptionBudgets hold (a refused eviction is tried again until O(eviction_timeout)), and its controller
     recreates them at the update revision.
   - A Deployment must be paused with its new template (its controller then creates nothing). For each batch the
-    module gives the drained pods the lowest C(controller.kubernetes.io/pod-deletion-cost), resumes the Deployment for
-    one step (C(maxSurge=0), C(maxUnavailable=<batch>)), in which the controller scales the old ReplicaSet down,
-    removing the drained pods, and the new one up, and pauses it again before the new pods are available. After
-    the last batch the Deployment is left resumed with the strategy it had.
+    module gives the drained pods the lowest C(controller.kubernetes.io/pod-deletion-cost) and resumes the Deployment
+    for one step whose budget is exactly the batch, in which the controller scales the old ReplicaSet down, removing
+    the drained pods, and the new one up, then pauses it again. The budget is C(maxSurge=0) and C(maxUnavailable) =
+    old pods already gone + batch - new pods available, with C(minReadySeconds) (and C(progressDeadlineSeconds), which
+    must stay above it) out of reach so that no new pod turns available, which would let the controller take another
+    step, however late the pause lands. The new pods are Ready and in rotation meanwhile.
+  - The Deployment's own C(strategy), C(minReadySeconds) and C(progressDeadlineSeconds) are kept in its annotation
+    C(cxpe.io/rolling-original-spec) from the first step on, and given back by the last step of whichever run ends
+    the drain (a resumed run, or the run of a rollback after a failed one); the Deployment is then left resumed.
   - Resumable. The plan (the pods in order) and the progress (pods done, with timings, and the batch in hand) are
     in the workload's rollout ledger, written at every step. Run again after an interruption, even a killed
     ansible-playbook, it continues with the pods still on the old revision, the batch that was draining first, and
@@ -333,9 +338,8 @@ def run(cluster, params):
         if todo:
             progress = drain.run(plan, done, ((ledger_state[1] or {}).get("progress") or {}).get("current") or [] if resumed else [])
         else:
-            # Nothing old is left: let the paused Deployment go, with the strategy it had.
+            # Nothing old is left: let the paused Deployment go, as it was before the drain.
             progress = {"done": list(done), "total": len(plan["pods"]), "current": [], "phase": "replaced"}
-            drain.plan = plan
             drain.step_deployment(0, last=True)
         drain.record("complete", rolling.COMPLETED, plan, progress)
     except (DrainFailed, ClusterError, QueryError) as error:

@@ -2,8 +2,8 @@
 # Copyright: (c) 2026, cxpe.rollout maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """cxpe.rollout.rolling_drain against kubesim's session model and a real Prometheus: full drains of a
-Deployment and a StatefulSet under steady session load, both timeout behaviours, a PodDisruptionBudget,
-a second run refused, and bad input."""
+Deployment and a StatefulSet under steady session load, a Deployment paused late after each step, both
+timeout behaviours, a PodDisruptionBudget, a second run refused, and bad input."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,6 +15,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.request
 
 import pytest
 import yaml
@@ -24,6 +25,8 @@ from rolling_support import CapacitySampler, deploy, new_version, pod_versions, 
 
 TIME_SCALE = 20
 NAME = "calls"
+READY_AFTER = "kubesim.cxpe.io/ready-after"
+HELD_FIELDS = ("strategy", "minReadySeconds", "progressDeadlineSeconds")
 
 
 def drain(namespace, kind, prometheus, **arguments):
@@ -82,6 +85,48 @@ def test_a_full_drain_under_session_load_drops_no_session(cluster, tmp_path, req
     writes = api_writes(simulator)
     _run, (again,) = run_tasks(simulator.env, tmp_path, [drain(namespace, kind, prometheus)])
     assert again["changed"] is False and again["plan"] == [] and api_writes(simulator) == writes, again
+
+
+def add_fault(simulator, rule):
+    """Have kubesim fail the requests a rule picks (see docs/kubesim.md); returns the rule's id."""
+    request = urllib.request.Request(simulator.api_url + "/kubesim/v1/faults", data=json.dumps(rule).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)["id"]
+
+
+def fault(simulator, rule_id):
+    with urllib.request.urlopen("%s/kubesim/v1/faults/%d" % (simulator.api_url, rule_id), timeout=10) as response:
+        return json.load(response)
+
+
+def test_a_deployment_paused_late_after_a_step_replaces_no_pod_that_was_not_drained(cluster, tmp_path, request):
+    simulator, prometheus = cluster
+    namespace = new_namespace(simulator, request.node.name)
+    deploy(simulator, namespace, "Deployment", NAME, "1.0", replicas=3, session_rate=4, session_duration=40)
+    before = get(simulator, namespace, "deployment", NAME)
+    old = sorted(pod_versions(simulator, namespace, NAME))
+    # The new version's pods are Ready as soon as they start: were they Available too, the controller could take
+    # its next step before the drain pauses the Deployment again.
+    simulator.kubectl("patch", "-n", namespace, "deployment", NAME, "-p", json.dumps({"spec": {"template": {
+        "metadata": {"annotations": {READY_AFTER: "0"}}, "spec": {"containers": [{"name": "app", "image": "%s:2.0" % IMAGE}]}}}}))
+    # The drain's writes to the Deployment are a step, its pause, the next step...: every other one is throttled, so
+    # each pause lands 3 s (60 simulated seconds) after the step it ends, as on a loaded controller host.
+    late = add_fault(simulator, {"fault": "throttle", "verb": "PATCH", "resource": "deployments", "namespace": namespace,
+                                 "name": NAME, "every": 2, "retryAfter": 3})
+
+    _run, (drained,) = run_tasks(simulator.env, tmp_path, [drain(namespace, "Deployment", prometheus)])
+    assert drained.get("failed") is not True, drained.get("msg")
+    assert fault(simulator, late)["fired"] >= 2
+    assert sorted(set(pod_versions(simulator, namespace, NAME).values())) == ["%s:2.0" % IMAGE]
+    # Every old pod was drained, then replaced: the app exits on SIGTERM, so a pod deleted in rotation drops its sessions.
+    assert sorted(pod["pod"] for pod in drained["pods"]) == old and all(pod["sessions_seen"][-1] == 0 for pod in drained["pods"]), drained["pods"]
+    assert session_totals(simulator, namespace)["dropped"] == 0
+    # The Deployment runs again as it was, apart from its template.
+    after = get(simulator, namespace, "deployment", NAME)
+    assert not after["spec"].get("paused")
+    assert [after["spec"].get(field) for field in HELD_FIELDS] == [before["spec"].get(field) for field in HELD_FIELDS]
+    assert sorted(after["metadata"]["annotations"]) == sorted(before["metadata"]["annotations"])
 
 
 def put_away(simulator, namespace, kind):

@@ -71,6 +71,7 @@ def test_a_version_whose_image_does_not_exist_stops_and_rolls_back(kubesim_facto
     prometheus = prometheus_factory(simulator)
     namespace = new_namespace(simulator, request.node.name)
     deploy(simulator, namespace, "Deployment", NAME, "1.0", replicas=2, session_rate=4, session_duration=40)
+    before = get(simulator, namespace, "deployment", NAME)
     run, counts = upgrade(simulator, prometheus, namespace, "Deployment", "9.9.9-typo", rolling_ready_timeout=8)
     assert run.returncode != 0 and counts["failed"] == 1, run.stdout
     assert "every pod is back on 1.0" in run.stdout, run.stdout
@@ -79,3 +80,7 @@ def test_a_version_whose_image_does_not_exist_stops_and_rolls_back(kubesim_facto
     deployment = get(simulator, namespace, "deployment", NAME)
     assert deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == "1.0"
     assert not deployment["spec"].get("paused")
+    # The failed drain stopped after a step; the rollback's last step gave the Deployment back its own settings.
+    held = ("strategy", "minReadySeconds", "progressDeadlineSeconds")
+    assert [deployment["spec"].get(field) for field in held] == [before["spec"].get(field) for field in held]
+    assert sorted(deployment["metadata"]["annotations"]) == sorted(before["metadata"]["annotations"])

@@ -12,10 +12,21 @@ it has continue. The workload's own selector does not include the label, so the 
 - StatefulSet: `updateStrategy: OnDelete`, so the controller gives the new revision only to the pods
   this module evicts; pods go from the highest ordinal down, as the controller's own rollout would.
 - Deployment: paused while its new template waits (its controller then creates nothing). For each
-  batch the module lowers the drained pods' `controller.kubernetes.io/pod-deletion-cost`, lets the
-  controller take one step (maxSurge 0, maxUnavailable = batch: it scales the old ReplicaSet down,
-  removing the cheapest pods, the drained ones, and the new one up), and pauses it again before the
-  new pods are available, which is when the controller would take its next step.
+  batch the module lowers the drained pods' `controller.kubernetes.io/pod-deletion-cost` and resumes
+  the Deployment with a budget of exactly the batch (step_fields): the controller scales the old
+  ReplicaSets down by the batch, removing the cheapest pods, the drained ones, and the new one up,
+  and can do nothing more however late the module pauses it again.
+
+  The budget is the controller's rolling-update arithmetic (pkg/controller/deployment/rolling.go). With
+  maxSurge 0 it scales the new ReplicaSet up only into the room the old ones leave, and the old ones
+  down (unavailable pods first) by (old replicas) + (new pods available) - (replicas - maxUnavailable).
+  With maxUnavailable = (old pods already gone) + batch - (new pods available), that is the batch; once
+  they are down, it is the number of new pods that have turned available since, so none may: while the
+  drain holds the Deployment its minReadySeconds is out of reach (and progressDeadlineSeconds, which
+  must stay above it). The new pods are Ready and serve (endpoints follow readiness); they count as
+  available once the last step gives the Deployment back its own strategy, minReadySeconds and
+  progressDeadlineSeconds, which the first step keeps in the ORIGINAL_SPEC annotation for whichever run
+  ends the drain (this one, a resume, a rollback).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,6 +49,13 @@ CONTROLLER_REVISION_HASH = "controller-revision-hash"
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 # Below any cost a user would set, so a scale-down removes the drained pods first.
 DRAINED_COST = "-2147483648"
+# A Deployment's own values of the fields its steps change, as JSON, from its first step to its last.
+ORIGINAL_SPEC = "cxpe.io/rolling-original-spec"
+HELD_FIELDS = ("strategy", "minReadySeconds", "progressDeadlineSeconds")
+# The largest progressDeadlineSeconds, which the controller takes for no deadline, and the largest minReadySeconds
+# below it (the API server requires it below): no pod turns available while the drain holds the Deployment.
+NO_PROGRESS_DEADLINE = 2147483647
+HELD_MIN_READY_SECONDS = NO_PROGRESS_DEADLINE - 1
 DRAINING = "draining"
 COMPLETED = "completed"
 FAILED = "failed"
@@ -164,16 +182,50 @@ def workload_problems(kind, workload, pods, services, serving_label, old_pods):
     return problems
 
 
-def step_strategy(batch_size):
-    """The Deployment strategy of one step: remove `batch_size` old pods, then add as many new ones."""
-    return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": batch_size}}
+def replicas(obj):
+    return (obj.get("spec") or {}).get("replicas", 1)
+
+
+def step_fields(deployment, replicasets, batch_size):
+    """The Deployment's spec fields for one step that replaces `batch_size` old pods and no more (see the module
+    docstring), from its ReplicaSets as they are now."""
+    current = new_replicaset(deployment, replicasets)
+    old = sum(replicas(replicaset) for replicaset in replicasets if replicaset is not current)
+    available = ((current or {}).get("status") or {}).get("availableReplicas") or 0
+    gone = replicas(deployment) - old
+    return {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": gone + batch_size - available}},
+            "minReadySeconds": HELD_MIN_READY_SECONDS, "progressDeadlineSeconds": NO_PROGRESS_DEADLINE}
+
+
+def _with(deployment, annotations, spec):
+    return dict(deployment, metadata=dict(deployment["metadata"], annotations=annotations), spec=spec)
+
+
+def stepping(deployment, fields):
+    """The Deployment resumed with a step's `fields`, its own values of them kept in ORIGINAL_SPEC unless an earlier
+    step, maybe of an earlier run, already keeps them: a run that finds the Deployment mid-drain sees a step's values."""
+    spec = deployment["spec"]
+    annotations = dict(deployment["metadata"].get("annotations") or {})
+    annotations.setdefault(ORIGINAL_SPEC, json.dumps(dict((name, spec.get(name)) for name in HELD_FIELDS), sort_keys=True))
+    return _with(deployment, annotations, dict(spec, paused=False, **fields))
+
+
+def released(deployment):
+    """The Deployment resumed with its own values of the fields the steps changed, without ORIGINAL_SPEC (as it is
+    when no step changed them)."""
+    annotations = dict(deployment["metadata"].get("annotations") or {})
+    spec = dict(deployment["spec"], paused=False)
+    for name, value in json.loads(annotations.pop(ORIGINAL_SPEC, "{}")).items():
+        if value is None:
+            spec.pop(name, None)
+        else:
+            spec[name] = value
+    return _with(deployment, annotations, spec)
 
 
 def new_plan(kind, workload, revision, names, batch_size, now):
-    metadata = workload["metadata"]
-    return {"workload": "%s/%s" % (kind, metadata["name"]), "revision": revision, "batch_size": batch_size,
-            "pods": list(names), "started": now,
-            "strategy": copy.deepcopy((workload.get("spec") or {}).get("strategy")) if kind == DEPLOYMENT else None}
+    return {"workload": "%s/%s" % (kind, workload["metadata"]["name"]), "revision": revision, "batch_size": batch_size,
+            "pods": list(names), "started": now}
 
 
 def resumable(ledger, kind, workload, revision):

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import json
 
 import pytest
 from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledgers
@@ -127,8 +128,88 @@ def test_batches_keep_the_order_and_the_last_one_takes_the_rest():
     assert rolling.batches([], 1) == []
 
 
-def test_a_deployment_step_removes_the_batch_before_adding_any_pod():
-    assert rolling.step_strategy(2) == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 2}}
+# ------------------------------------------------------------- Deployment steps --
+
+def removed_by_controller(replicas, old, new, new_available, max_unavailable, old_unavailable=0):
+    """How many old pods the Deployment controller removes in one sync with maxSurge 0: reconcileOldReplicaSets in
+    pkg/controller/deployment/rolling.go, cleanupUnhealthyReplicas then scaleDownOldReplicaSetsForRollingUpdate."""
+    min_available = replicas - max_unavailable
+    budget = old + new - min_available - (new - new_available)
+    if budget <= 0:
+        return 0
+    cleaned = min(old_unavailable, budget)
+    return cleaned + min(max(old - old_unavailable + new_available - min_available, 0), old - cleaned)
+
+
+def sized(template_hash, version, replicas, available):
+    obj = replicaset(version, template_hash)
+    obj["spec"]["replicas"] = replicas
+    obj["status"] = {"replicas": replicas, "availableReplicas": available}
+    return obj
+
+
+@pytest.mark.parametrize("replicas, old, new, new_available, old_unavailable, batch", [
+    (4, 4, 0, 0, 0, 1),  # the first step: the paused Deployment has not made its new ReplicaSet yet
+    (4, 3, 1, 0, 0, 1),
+    (5, 3, 2, 0, 0, 2),
+    (4, 2, 2, 1, 0, 1),  # a new pod of an earlier run (or the ReplicaSet a rollback returns to) is available
+    (4, 3, 1, 0, 1, 1),  # an old pod is not available: removed by the same budget, not on top of it
+    (5, 5, 0, 0, 0, 2),
+    (3, 2, 1, 0, 0, 1),
+])
+def test_a_deployment_step_lets_the_controller_remove_exactly_the_batch_however_late_it_is_paused(
+        replicas, old, new, new_available, old_unavailable, batch):
+    deployment = web()
+    deployment["spec"]["replicas"] = replicas
+    replicasets = [sized("5d8f", "1", old, old - old_unavailable)] + ([sized("7b4c", "2", new, new_available)] if new else [])
+    fields = rolling.step_fields(deployment, replicasets, batch)
+    assert fields["strategy"]["type"] == "RollingUpdate" and fields["strategy"]["rollingUpdate"]["maxSurge"] == 0
+    allowed = fields["strategy"]["rollingUpdate"]["maxUnavailable"]
+    assert allowed == (replicas - old) + batch - new_available
+    assert removed_by_controller(replicas, old, new, new_available, allowed, old_unavailable) == batch
+    # Once the batch is gone (the new ReplicaSet grown or not yet), the controller has nothing left to remove...
+    for grown in (new, new + batch):
+        assert removed_by_controller(replicas, old - batch, grown, new_available, allowed) == 0
+    # ...unless a new pod turned available, which is why the step holds minReadySeconds out of reach.
+    assert removed_by_controller(replicas, old - batch, new + batch, new_available + 1, allowed) == 1
+    assert (fields["minReadySeconds"], fields["progressDeadlineSeconds"]) == (2147483646, 2147483647)
+    assert fields["minReadySeconds"] < fields["progressDeadlineSeconds"]
+
+
+def annotations_of(obj):
+    return obj["metadata"].get("annotations") or {}
+
+
+def test_the_first_step_keeps_the_deployments_own_settings_and_the_last_gives_them_back():
+    deployment = web()
+    deployment["spec"].update(progressDeadlineSeconds=600)
+    deployment["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "3"}
+    fields = rolling.step_fields(deployment, [sized("5d8f", "1", 3, 3)], 1)
+    stepped = rolling.stepping(deployment, fields)
+    assert stepped["spec"] == dict(deployment["spec"], paused=False, **fields)
+    assert json.loads(annotations_of(stepped)[rolling.ORIGINAL_SPEC]) == {
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+        "minReadySeconds": None, "progressDeadlineSeconds": 600}
+    assert annotations_of(stepped)["deployment.kubernetes.io/revision"] == "3"
+    assert deployment["spec"]["paused"] is True and rolling.ORIGINAL_SPEC not in annotations_of(deployment)
+
+    # A later step, maybe of another run (a resume, a rollback), finds a step's values: it keeps the Deployment's own.
+    paused = dict(stepped, spec=dict(stepped["spec"], paused=True))
+    again = rolling.stepping(paused, rolling.step_fields(paused, [sized("5d8f", "1", 2, 2), sized("7b4c", "2", 1, 0)], 1))
+    assert again["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 2}
+    assert annotations_of(again)[rolling.ORIGINAL_SPEC] == annotations_of(stepped)[rolling.ORIGINAL_SPEC]
+
+    released = rolling.released(dict(again, spec=dict(again["spec"], paused=True)))
+    assert released["spec"] == dict(deployment["spec"], paused=False)
+    assert "minReadySeconds" not in released["spec"]
+    assert annotations_of(released) == {"deployment.kubernetes.io/revision": "3"}
+
+
+def test_a_deployment_no_step_changed_is_only_resumed_at_the_end():
+    deployment = web()
+    deployment["spec"].update(minReadySeconds=10, progressDeadlineSeconds=900)
+    released = rolling.released(deployment)
+    assert released["spec"] == dict(deployment["spec"], paused=False) and annotations_of(released) == {}
 
 
 # ---------------------------------------------------------------------- options --
@@ -234,12 +315,11 @@ def test_the_fingerprint_is_the_template_not_how_its_dict_was_built():
     assert rolling.fingerprint(web("3")["spec"]["template"]) != rolling.fingerprint(template)
 
 
-def test_a_deployment_plan_keeps_the_strategy_to_restore_after_the_last_step():
+def test_a_plan_names_the_workload_revision_batches_and_pods():
+    # What a Deployment had before the drain is on the Deployment (ORIGINAL_SPEC), where a rollback's new plan finds it.
     plan = rolling.new_plan(rolling.DEPLOYMENT, web(), "abc123abc123", ["web-green-a", "web-green-b"], 2, NOW)
     assert plan == {"workload": "Deployment/web-green", "revision": "abc123abc123", "batch_size": 2,
-                    "pods": ["web-green-a", "web-green-b"], "started": NOW,
-                    "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}}
-    assert rolling.new_plan(rolling.STATEFULSET, statefulset(), "abc123abc123", ["sip-1"], 1, NOW)["strategy"] is None
+                    "pods": ["web-green-a", "web-green-b"], "started": NOW}
 
 
 def drain_ledger(plan, phase=rolling.DRAINING):
