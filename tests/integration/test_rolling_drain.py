@@ -193,6 +193,7 @@ def test_a_killed_run_is_resumed_and_a_concurrent_run_refused(cluster, tmp_path,
     namespace = new_namespace(simulator, request.node.name)
     deploy(simulator, namespace, "Deployment", NAME, "1.0", replicas=3, session_rate=4, session_duration=60)
     new_version(simulator, namespace, "Deployment", NAME, "2.0")
+    own = get(simulator, namespace, "deployment", NAME)
     first = start_tasks(simulator.env, tmp_path / "first", [drain(namespace, "Deployment", prometheus, lease_duration=3)])
     # Wait until the first pod drains, then try a second run.
     poll(lambda: serving_labels(simulator, namespace).count("false"), lambda count: count == 1,
@@ -219,6 +220,10 @@ def test_a_killed_run_is_resumed_and_a_concurrent_run_refused(cluster, tmp_path,
     drained = [pod for entry in history if entry["action"] == "drain" for pod in entry["to"]["pods"]]
     assert len(drained) == len(set(drained)) == 3, drained
     assert [entry["to"]["pods"] for entry in history if entry["action"] == "resume"] == [draining]
+    # The Deployment runs again as it was, apart from its template.
+    after = get(simulator, namespace, "deployment", NAME)
+    assert [after["spec"].get(field) for field in HELD_FIELDS] == [own["spec"].get(field) for field in HELD_FIELDS]
+    assert not after["spec"].get("paused") and sorted(after["metadata"]["annotations"]) == sorted(own["metadata"]["annotations"])
 
 
 def test_bad_input_is_refused_and_nothing_changes(cluster, tmp_path, request):
