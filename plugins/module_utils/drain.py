@@ -234,11 +234,14 @@ class Drain(object):
             found = rolling.new_replicaset(before, replicasets.values())
             return found is not None and ((found.get("spec") or {}).get("replicas") or 0) >= expected
 
-        self.wait("apps/v1", "ReplicaSet", stepped, self.params["ready_timeout"],
-                  "Deployment %s/%s to scale its new ReplicaSet to %d" % (workload.namespace, workload.name, expected),
-                  label_selector=workload.selector)
-        self.cluster.update("apps/v1", rolling.DEPLOYMENT, workload.name, workload.namespace,
-                            lambda obj: dict(obj, spec=dict(obj["spec"], paused=True)))
+        try:
+            self.wait("apps/v1", "ReplicaSet", stepped, self.params["ready_timeout"],
+                      "Deployment %s/%s to scale its new ReplicaSet to %d" % (workload.namespace, workload.name, expected),
+                      label_selector=workload.selector)
+        finally:
+            # Held again even when the step never comes, so a rollback finds the Deployment paused.
+            self.cluster.update("apps/v1", rolling.DEPLOYMENT, workload.name, workload.namespace,
+                                lambda obj: dict(obj, spec=dict(obj["spec"], paused=True)))
 
     def wait_replaced(self, names, wanted):
         """Wait until `wanted` pods run the new revision, Ready, and none of the batch's pods is left."""

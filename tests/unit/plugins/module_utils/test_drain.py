@@ -10,7 +10,9 @@ __metaclass__ = type
 import copy
 import json
 
-from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import Cluster
+import pytest
+
+from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import Cluster, ClusterError
 from ansible_collections.cxpe.rollout.plugins.module_utils.drain import Drain, Workload
 from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import rolling
 from cluster_support import FakeClient
@@ -68,6 +70,19 @@ def test_a_step_resumes_the_deployment_with_a_budget_of_the_batch_then_pauses_it
         "strategy": OWN_STRATEGY, "minReadySeconds": None, "progressDeadlineSeconds": 600}
     assert pause["spec"] == {"paused": True}
     assert len(deployment_patches(client)) == 2
+
+
+def test_a_step_that_never_comes_leaves_the_deployment_paused():
+    client = FakeClient([paused_web(), replicaset("1", "5d8f", 4, 4)], served=SERVED)
+    drain = drain_of(client)
+
+    def times_out(*args, **kwargs):
+        raise ClusterError("timed out after 60s waiting for the step", 504, "Timeout")
+
+    drain.wait = times_out
+    with pytest.raises(ClusterError, match="timed out"):
+        drain.step_deployment(1, last=False)
+    assert [operation["body"]["spec"]["paused"] for operation in drain.cluster.operations] == [False, True]
 
 
 def test_a_later_run_keeps_what_the_deployment_had_before_the_first_step_and_the_last_step_gives_it_back():
