@@ -46,7 +46,7 @@ class ManifestError(ValueError):
 
 # A pod that is going away keeps serving this long: kube-proxy and ingress controllers take a moment to forget an
 # endpoint, and requests they still send it must not fail (a scale-down, a canary's replica ratio, a redeploy).
-PRESTOP_SECONDS = 5
+PRESTOP_SECONDS = 15
 # The apps finish their sessions once told to stop (SIGTERM) and exit when the last one ends; the grace period is
 # how long a session may still take. A pod that an upgrade removes without draining it first (a blue/green color or
 # a canary's stable pods scaled down) keeps its sessions up to then.
