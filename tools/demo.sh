@@ -103,11 +103,11 @@ sleep 5
 
 step "Upgrade the whole platform to 9.0.101.02: the primary unit, then the secondary unit"
 playbook -i "$inventory" cxpe.rollout.upgrade -f "$forks" -e cxpe_version=9.0.101.02 \
-    -e "cxpe_upgrade_report_dir=$workdir/reports"
+    -e "cxpe_upgrade_report_dir=$workdir/reports" -e "backup_dir=$workdir/backups"
 
 step "Upgrade to 9.0.102.01 with a Dialplan build that fails 30% of its requests: the primary unit stops at step 3"
 if playbook -i "$inventory" cxpe.rollout.upgrade -f "$forks" -e cxpe_version=9.0.102.01 \
-    -e '{"cxpe_versions": {"voice-dialplan": "9.0.102.01-errors30"}}' -e "cxpe_upgrade_report_dir=$workdir/reports"; then
+    -e '{"cxpe_versions": {"voice-dialplan": "9.0.102.01-errors30"}}' -e "cxpe_upgrade_report_dir=$workdir/reports" -e "backup_dir=$workdir/backups"; then
     echo "the faulty release was not stopped" >&2
     exit 1
 fi

@@ -44,6 +44,7 @@ LABEL_VALUE_MAX = 63
 class ManifestError(ValueError):
     """The deployment options cannot produce valid manifests."""
 
+
 # A pod that is going away keeps serving this long: kube-proxy and ingress controllers take a moment to forget an
 # endpoint, and requests they still send it must not fail (a scale-down, a canary's replica ratio, a redeploy).
 PRESTOP_SECONDS = 15
@@ -51,6 +52,7 @@ PRESTOP_SECONDS = 15
 # how long a session may still take. A pod that an upgrade removes without draining it first (a blue/green color or
 # a canary's stable pods scaled down) keeps its sessions up to then.
 TERMINATION_GRACE_SECONDS = 600
+
 
 def namespace_manifest(name):
     return {

@@ -128,7 +128,7 @@ def main():
         # The canary compares with the stable version's error ratio, which Prometheus must have seen.
         time.sleep(5)
 
-        before = dict((name, traffic(simulator)) for name, (simulator, _) in units.items())
+        before = dict((name, traffic(simulator)) for name, (simulator, _prometheus) in units.items())
         reports = os.path.join(workdir, "reports")
         result, upgrade_seconds = playbook(inventory, "cxpe.rollout.upgrade", options.forks, json.dumps(
             {"cxpe_version": "9.0.101.02", "cxpe_groups": groups, "cxpe_upgrade_report_dir": reports,
@@ -136,11 +136,11 @@ def main():
         assert result.returncode == 0, result.stdout[-6000:] + result.stderr
         with open(glob.glob(os.path.join(reports, "*-summary.json"))[0], encoding="utf-8") as handle:
             summary = json.load(handle)
-        after_upgrade = dict((name, traffic(simulator)) for name, (simulator, _) in units.items())
+        after_upgrade = dict((name, traffic(simulator)) for name, (simulator, _prometheus) in units.items())
 
         catalog = yaml.safe_load(open(os.path.join(ROOT, "data", "service_catalog.yml"), encoding="utf-8"))
         steps = dict((service["name"], service.get("step", group["step"])) for group in catalog["groups"] for service in group["services"])
-        for name, (simulator, _) in units.items():
+        for name, (simulator, _prometheus) in units.items():
             by_step = {}
             for entry in serving_deployments(simulator):
                 by_step.setdefault(steps[entry[2]], []).append(list(entry))
@@ -152,7 +152,7 @@ def main():
             yaml.safe_dump(plain_plays(steps, "9.0.102.01"), handle, sort_keys=False)
         result, plain_seconds = playbook(inventory, plain, options.forks)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr
-        after_plain = dict((name, traffic(simulator)) for name, (simulator, _) in units.items())
+        after_plain = dict((name, traffic(simulator)) for name, (simulator, _prometheus) in units.items())
     finally:
         for server in reversed(servers):
             server.stop()

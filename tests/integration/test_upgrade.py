@@ -97,7 +97,7 @@ def platform(tmp_path_factory, module_kubesim_factory, module_prometheus_factory
     time.sleep(PROPAGATION_SECONDS / TIME_SCALE)
     for unit in units.values():
         for service in unit.running():
-            unit.simulator.kubectl("annotate", "--overwrite", "-n", NAMESPACES[service.split("-")[0]], "service", service,
+            unit.simulator.kubectl("annotate", "--overwrite", "-n", NAMESPACES[service.split("-", 1)[0]], "service", service,
                                    "kubesim.cxpe.io/request-rate=2", "kubesim.cxpe.io/session-rate=1",
                                    "kubesim.cxpe.io/session-duration=10")
     # The canary compares with the stable version's error ratio: Prometheus must have scraped some requests.
@@ -150,7 +150,7 @@ def test_the_platform_is_upgraded_unit_by_unit_step_by_step_under_traffic(platfo
     assert sorted(rows_by(summary)) == sorted((unit, service) for unit, services in HOSTED.items() for service in services)
     assert [row["result"] for row in summary["rows"] if row["result"] != "upgraded"] == []
     assert dict(((row["unit"], row["service"]), row["strategy"]) for row in summary["rows"]) == dict(
-        ((unit, service), {"gauth": "rolling_update", "tenant": "canary", "webrtc": "blue_green"}[service.split("-")[0]])
+        ((unit, service), {"gauth": "rolling_update", "tenant": "canary", "webrtc": "blue_green"}[service.split("-", 1)[0]])
         for unit, services in HOSTED.items() for service in services)
     assert_in_order(summary)
     assert summary["wall_time"] >= summary["critical_path"] > 0

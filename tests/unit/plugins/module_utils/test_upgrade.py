@@ -42,7 +42,7 @@ def test_waves_split_units_as_serial_does(sizes, expected):
     batches = upgrade.waves(["a", "b", "c", "d"], sizes)
     assert batches == expected
     assert [upgrade.wave_of(batches, unit) for unit in "abcd"] == [
-        number for number, batch in enumerate(expected, 1) for _ in batch]
+        number for number, batch in enumerate(expected, 1) for _unit in batch]
 
 
 @pytest.mark.parametrize("size", [0, -1, "x", "%"])
