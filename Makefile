@@ -69,8 +69,9 @@ collection: venv
 		$(COLLECTIONS)/ansible_collections/kubernetes
 
 # Debian packages, installed only when their command is missing: kubectl for
-# everything, prometheus for the metric gates of the demo and the tests, and
-# shellcheck for the sanity test of the shell scripts. The package
+# everything, prometheus for the metric gates of the demo and the tests,
+# shellcheck for the sanity test of the shell scripts, and Chromium with its
+# driver for the test of the rollout report. The package
 # lists already on the machine are tried first, refreshed only when that
 # fails. --no-install-recommends keeps prometheus from pulling in exporters.
 ensure = command -v $(1) >/dev/null || { $(APT_GET) install -y --no-install-recommends $(2) \
@@ -84,6 +85,7 @@ prometheus:
 
 test-tools: prometheus
 	$(call ensure,shellcheck,shellcheck)
+	$(call ensure,chromedriver,chromium chromium-driver)
 
 # ---------------------------------------------------------------- tests ----
 
