@@ -1,13 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, cxpe.rollout maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Prometheus HTTP API (instant queries) and HTTP webhook checks, over ansible's open_url.
+"""The Prometheus HTTP API (instant and range queries) and HTTP webhook checks, over ansible's open_url.
 
 An instant query gives a Reading: a value, or no value with why. "No data"
 (an empty result, or NaN) and "unreachable" (no answer, or a 5xx) are both
 inconclusive but reported apart; a query Prometheus rejects (bad_data,
 execution errors) raises QueryError with Prometheus's own error text, since
-measuring again cannot fix it.
+measuring again cannot fix it. A range query gives a Reading whose value is
+its series, each a (labels, [(time, value or None)]) pair.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -79,8 +80,27 @@ def _error_text(body):
         return (body or "").strip()
 
 
+class Unreachable(Exception):
+    """Prometheus gave no usable answer; the message says why."""
+
+
+def parse_matrix(body, query):
+    """A Reading from the JSON body of a successful /api/v1/query_range answer: its series, each (labels, points),
+    a point (seconds since the epoch, value) whose value is None where it is NaN (a ratio without traffic)."""
+    data = body.get("data") or {}
+    if data.get("resultType") != "matrix":
+        raise QueryError("query %r returned a %s, not a range of values" % (query, data.get("resultType")))
+    series = []
+    for sample in data.get("result") or []:
+        points = [(float(moment), float(value)) for moment, value in sample.get("values") or []]
+        series.append((sample.get("metric") or {}, [(moment, None if math.isnan(value) else value) for moment, value in points]))
+    if not series:
+        return Reading(NO_DATA, [], "the query returned no data")
+    return Reading(OK, series, "%d series" % len(series))
+
+
 class Prometheus(object):
-    """Instant queries against one Prometheus server."""
+    """Instant and range queries against one Prometheus server."""
 
     def __init__(self, url, headers=None, timeout=10, validate_certs=True, opener=open_url):
         self.url = url.rstrip("/")
@@ -89,8 +109,9 @@ class Prometheus(object):
         self.validate_certs = validate_certs
         self._open = opener
 
-    def query(self, promql):
-        url = "%s/api/v1/query?%s" % (self.url, urlencode({"query": promql}))
+    def _get(self, endpoint, arguments, promql):
+        """The decoded body of a successful answer; Unreachable, or QueryError when Prometheus rejects the query."""
+        url = "%s/api/v1/%s?%s" % (self.url, endpoint, urlencode(arguments))
         try:
             response = self._open(url, method="GET", headers=self.headers, timeout=self.timeout,
                                   validate_certs=self.validate_certs)
@@ -99,12 +120,26 @@ class Prometheus(object):
             text = _error_text(error.read() if hasattr(error, "read") else "")
             if error.code in (400, 422):
                 raise QueryError("Prometheus rejected query %r: %s" % (promql, text))
-            return Reading(UNREACHABLE, message="Prometheus at %s answered HTTP %d: %s" % (self.url, error.code, text))
+            raise Unreachable("Prometheus at %s answered HTTP %d: %s" % (self.url, error.code, text))
         except (URLError, OSError, ValueError) as error:
-            return Reading(UNREACHABLE, message="Prometheus at %s is unreachable: %s" % (self.url, error))
+            raise Unreachable("Prometheus at %s is unreachable: %s" % (self.url, error))
         if body.get("status") != "success":
             raise QueryError("Prometheus rejected query %r: %s" % (promql, _error_text(json.dumps(body))))
-        return parse_value(body, promql)
+        return body
+
+    def query(self, promql):
+        try:
+            return parse_value(self._get("query", {"query": promql}, promql), promql)
+        except Unreachable as error:
+            return Reading(UNREACHABLE, message="%s" % error)
+
+    def query_range(self, promql, start, end, step):
+        """The series of `promql` from `start` to `end` (seconds since the epoch), a value every `step` seconds."""
+        arguments = {"query": promql, "start": "%.3f" % start, "end": "%.3f" % end, "step": "%g" % step}
+        try:
+            return parse_matrix(self._get("query_range", arguments, promql), promql)
+        except Unreachable as error:
+            return Reading(UNREACHABLE, message="%s" % error)
 
 
 def call_webhook(url, method="POST", body=None, headers=None, timeout=10, validate_certs=True, opener=open_url):

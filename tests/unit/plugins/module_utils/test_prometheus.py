@@ -103,3 +103,33 @@ def test_a_webhook_body_is_sent_as_json():
     ((_url, options),) = open_url.calls
     assert json.loads(options["data"]) == {"phase": "post-switch"}
     assert options["headers"]["Content-Type"] == "application/json" and options["method"] == "POST"
+
+
+def matrix(*series):
+    return {"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": {"version": version}, "values": [[moment, value] for moment, value in points]} for version, points in series]}}
+
+
+def test_a_range_query_goes_to_its_endpoint_with_the_window_and_step():
+    open_url = opener(Answer(matrix(("1", [(100, "0")]))))
+    Prometheus("http://prom:9090", opener=open_url).query_range("sum(x)", 100, 160.5, 2)
+    ((url, _options),) = open_url.calls
+    assert url == "http://prom:9090/api/v1/query_range?query=sum%28x%29&start=100.000&end=160.500&step=2"
+
+
+def test_a_range_query_gives_each_series_with_its_points_and_nan_as_none():
+    reading = Prometheus("http://prom:9090", opener=opener(Answer(matrix(
+        ("1", [(100, "0.5"), (102, "NaN")]), ("2", [(102, "3")]))))).query_range("x", 100, 102, 2)
+    assert reading.status == OK
+    assert reading.value == [({"version": "1"}, [(100.0, 0.5), (102.0, None)]), ({"version": "2"}, [(102.0, 3.0)])]
+
+
+def test_a_range_query_without_series_has_no_data_and_an_unreachable_prometheus_says_so():
+    assert Prometheus("http://prom:9090", opener=opener(Answer(matrix()))).query_range("x", 1, 2, 1).status == NO_DATA
+    reading = Prometheus("http://prom:9090", opener=opener(URLError("refused"))).query_range("x", 1, 2, 1)
+    assert reading.status == UNREACHABLE and "Prometheus at http://prom:9090 is unreachable" in reading.message
+
+
+def test_a_range_query_must_answer_a_matrix():
+    with pytest.raises(QueryError, match="returned a vector, not a range of values"):
+        Prometheus("http://prom:9090", opener=opener(Answer(vector("1")))).query_range("x", 1, 2, 1)
