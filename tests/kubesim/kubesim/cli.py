@@ -1,11 +1,9 @@
 """``kubesim serve``: the API server, its controllers and the traffic model in one process."""
 
 import argparse
-import base64
 import json
 import logging
 import math
-import os
 import signal
 import sys
 import threading
@@ -13,44 +11,24 @@ import threading
 import yaml
 
 from . import seeds, tls
+from .api.access import MODES, AccessControl
 from .api.admission import admit
 from .api.bootstrap import bootstrap
 from .api.disruption import DisruptionController
 from .api.faults import Faults, RuleError
 from .api.server import ApiServer
+from .api.tokens import ServiceAccountTokens
 from .clock import Clock
 from .controllers import build_controllers
 from .engine import Engine
 from .images import ImageRegistry
+from .kubeconfig import kubeconfig, write_kubeconfig
 from .lifecycle import Terminations
 from .store import Store
 from .traffic import MetricsServer, TrafficModel
 from .traffic.entries import DEFAULT_PROPAGATION_DELAYS
 
 HOST = "127.0.0.1"
-
-
-def kubeconfig(server_url, context="kubesim", ca_pem=None):
-    cluster = {"server": server_url}
-    if ca_pem:
-        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": context, "cluster": cluster}],
-        "users": [{"name": context, "user": {"token": "kubesim"}}],
-        "contexts": [{"name": context, "context": {"cluster": context, "user": context, "namespace": "default"}}],
-        "current-context": context,
-        "preferences": {},
-    }
-
-
-def write_kubeconfig(path, server_url, context, ca_pem=None):
-    """Write atomically so a reader that sees the file sees all of it (and the server is up)."""
-    temporary = f"{path}.tmp{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(kubeconfig(server_url, context, ca_pem), handle, sort_keys=False)
-    os.replace(temporary, path)
 
 
 def seconds(text):
@@ -75,6 +53,11 @@ def parse_args(argv):
     serve.add_argument("--tls", action="store_true", help="serve HTTPS with a certificate from a CA made at start-up (in the kubeconfig)")
     serve.add_argument("--kubeconfig", required=True, help="where to write a kubeconfig for this server")
     serve.add_argument("--context", default="kubesim", help="context/cluster/user name in the kubeconfig")
+    serve.add_argument("--authorization-mode", choices=MODES, default="AlwaysAllow",
+                       help="RBAC (needs --tls): authenticate bearer tokens (the kubeconfig gets an admin token; service accounts get "
+                            "tokens from the TokenRequest API) and authorize requests by RBAC; AlwaysAllow (default): any token, everything allowed")
+    serve.add_argument("--anonymous-auth", choices=("true", "false"), default="true",
+                       help="with RBAC: whether a request without a bearer token is system:anonymous (true, default) or refused with 401")
     serve.add_argument("--metrics-port", type=int, help="serve traffic counters as Prometheus text on this port")
     serve.add_argument("--seed", action="append", default=[], help="multi-document YAML file of objects to load (repeatable)")
     serve.add_argument("--time-scale", type=float, default=1.0, help="simulated seconds per real second (default 1)")
@@ -104,6 +87,10 @@ def fault_rules(texts):
 
 def serve(args):
     logging.basicConfig(level=args.log_level.upper(), format="kubesim %(levelname)s %(name)s: %(message)s")
+    if args.authorization_mode == "RBAC" and not args.tls:
+        # client-go (kubectl) reads no credentials from a kubeconfig whose server is not https: every request would be anonymous.
+        print("kubesim: --authorization-mode RBAC needs --tls: kubectl sends no credentials to a server over plain HTTP", file=sys.stderr)
+        return 2
     try:
         faults = fault_rules(args.fault)
     except (RuleError, ValueError) as exc:
@@ -117,7 +104,9 @@ def serve(args):
     engine = Engine(store)
     terminations = Terminations()
     registry = ImageRegistry(args.missing_image, preloaded=args.preloaded_images)
-    for controller in build_controllers(store, clock, terminations, nodes=args.nodes, images=registry):
+    tokens = ServiceAccountTokens(store)
+    access = AccessControl(store, tokens, args.authorization_mode, anonymous=args.anonymous_auth == "true")
+    for controller in build_controllers(store, clock, terminations, tokens, nodes=args.nodes, images=registry):
         engine.add(controller)
     engine.add(DisruptionController(store))
     traffic = TrafficModel(store, clock, terminations, dict(args.propagation_delay))
@@ -131,8 +120,8 @@ def serve(args):
     except (OSError, yaml.YAMLError, seeds.SeedError) as exc:
         print(f"kubesim: cannot load seed: {exc}", file=sys.stderr)
         return 2
-    api = ApiServer(store, engine, faults, HOST, args.port)
-    ca_pem = tls.serve_tls(api) if args.tls else None
+    api = ApiServer(store, engine, faults, HOST, args.port, access)
+    ca_pem = tokens.ca_pem = tls.serve_tls(api) if args.tls else None
     metrics = MetricsServer(traffic, HOST, args.metrics_port) if args.metrics_port is not None else None
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -142,9 +131,10 @@ def serve(args):
     if metrics:
         metrics.start()
     server_url = f"{'https' if args.tls else 'http'}://{HOST}:{api.port}"
-    write_kubeconfig(args.kubeconfig, server_url, args.context, ca_pem)
+    write_kubeconfig(args.kubeconfig, kubeconfig(server_url, args.context, ca_pem, access.admin_token))
     metrics_note = f", metrics on http://{HOST}:{metrics.port}/metrics" if metrics else ""
-    print(f"kubesim: serving {server_url}{metrics_note}; {count} seed objects; time scale {clock.time_scale:g}", flush=True)
+    print(f"kubesim: serving {server_url}{metrics_note}; {count} seed objects; time scale {clock.time_scale:g}; "
+          f"authorization {args.authorization_mode}", flush=True)
     stopped.wait()
     api.stop()
     if metrics:

@@ -53,6 +53,16 @@ class BadRequest(ApiError):
     reason = "BadRequest"
 
 
+class Unauthorized(ApiError):
+    """A request whose credentials the server does not accept; the real server's body says no more than this."""
+
+    code = 401
+    reason = "Unauthorized"
+
+    def __init__(self):
+        super().__init__("Unauthorized")
+
+
 class NotFound(ApiError):
     code = 404
     reason = "NotFound"
@@ -117,6 +127,14 @@ class Invalid(ApiError):
         details["kind"] = kind
         details["causes"] = [{"reason": reason, "message": message_, "field": field} for field, reason, message_ in causes]
         super().__init__(message, details=details)
+
+
+def unnamed_invalid(group, kind, causes):
+    """422 for an object the REST storage does not name (a TokenRequest, a review): the real message quotes an empty name."""
+    summary = ", ".join(f"{field}: {message}" for field, _, message in causes)
+    return ApiError(f'{kind}.{group} "" is invalid: {summary if len(causes) == 1 else f"[{summary}]"}', code=422, reason="Invalid",
+                    details={"group": group, "kind": kind,
+                             "causes": [{"reason": reason, "message": message, "field": field} for field, reason, message in causes]})
 
 
 class AdmissionDenied(ApiError):

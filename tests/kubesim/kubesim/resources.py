@@ -69,7 +69,7 @@ RESOURCES = (
     ResourceType("", "v1", "ConfigMap", "configmaps", short_names=("cm",)),
     ResourceType("", "v1", "Secret", "secrets"),
     ResourceType("", "v1", "Event", "events", short_names=("ev",)),
-    ResourceType("", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",)),
+    ResourceType("", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",), subresources=("token",)),
     ResourceType("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",), subresources=("status",)),
     ResourceType("", "v1", "PersistentVolume", "persistentvolumes", namespaced=False, short_names=("pv",), subresources=("status",)),
     ResourceType("apps", "v1", "Deployment", "deployments", short_names=("deploy",), subresources=("status", "scale"), categories=(_ALL,)),
@@ -90,6 +90,17 @@ RESOURCES = (
     ResourceType("storage.k8s.io", "v1", "StorageClass", "storageclasses", namespaced=False, short_names=("sc",)),
     ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", namespaced=False,
                  short_names=("crd", "crds"), subresources=("status",), categories=("api-extensions",)),
+    ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", namespaced=False),
+    ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False),
+    ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles"),
+    ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
+    # Reviews: created to ask a question and answered at once, never stored.
+    ResourceType("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", namespaced=False, verbs=("create",)),
+    ResourceType("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", namespaced=False, verbs=("create",)),
+    ResourceType("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", verbs=("create",)),
+    ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", namespaced=False, verbs=("create",)),
+    ResourceType("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", namespaced=False, verbs=("create",)),
+    ResourceType("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", namespaced=False, verbs=("create",)),
     ResourceType("route.openshift.io", "v1", "Route", "routes", subresources=("status",)),
     ResourceType("consul.hashicorp.com", "v1alpha1", "ServiceSplitter", "servicesplitters", subresources=("status",)),
     ResourceType("consul.hashicorp.com", "v1alpha1", "ServiceResolver", "serviceresolvers", subresources=("status",)),
@@ -183,3 +194,9 @@ PDBS = by_path("policy", "v1", "poddisruptionbudgets")
 ROUTES = by_path("route.openshift.io", "v1", "routes")
 SERVICESPLITTERS = by_path("consul.hashicorp.com", "v1alpha1", "servicesplitters")
 SERVICERESOLVERS = by_path("consul.hashicorp.com", "v1alpha1", "serviceresolvers")
+SERVICEACCOUNTS = by_path("", "v1", "serviceaccounts")
+SECRETS = by_path("", "v1", "secrets")
+ROLES = by_path("rbac.authorization.k8s.io", "v1", "roles")
+ROLEBINDINGS = by_path("rbac.authorization.k8s.io", "v1", "rolebindings")
+CLUSTERROLES = by_path("rbac.authorization.k8s.io", "v1", "clusterroles")
+CLUSTERROLEBINDINGS = by_path("rbac.authorization.k8s.io", "v1", "clusterrolebindings")

@@ -57,6 +57,10 @@ def _full_match(pattern, text):
 
 
 def name_errors(path, name, rule):
+    """The errors of an object name under ``rule``: (pattern, message, maximum length), or a function giving
+    the messages for names that are not patterns (RBAC's path segments)."""
+    if callable(rule):
+        return [invalid(path, name, message) for message in rule(name if isinstance(name, str) else "")]
     pattern, message, maximum = rule
     errors = []
     if isinstance(name, str) and len(name) > maximum:
@@ -639,6 +643,9 @@ WEBHOOKS = {
     resources.SERVICESPLITTERS.key: routers.admit_splitter,
 }
 
+# Checks of what the writer may grant, run before validation as the registry runs them (RBAC's escalation check).
+PRIVILEGE_CHECKS = {}
+
 
 def _refuse_terminating_namespace(rtype, obj, store):
     """The NamespaceLifecycle plugin: nothing new goes into a namespace that is being deleted."""
@@ -676,6 +683,9 @@ def admit(rtype, obj, old, store):
     webhook = WEBHOOKS.get(rtype.key)
     if webhook:
         webhook(obj)
+    privilege_check = PRIVILEGE_CHECKS.get(rtype.key)
+    if privilege_check:
+        privilege_check(rtype, obj, old, store)
     errors = metadata_errors(rtype, obj)
     validator = VALIDATORS.get(rtype.key)
     if validator:
@@ -692,11 +702,13 @@ def admit(rtype, obj, old, store):
 # ---------------------------------------------------------------- kinds whose rules live in modules of their own
 
 # Imported last, since they build on the rules above.
-from . import admission_network, admission_storage, admission_workloads  # noqa: E402  pylint: disable=wrong-import-position,cyclic-import
+from . import admission_auth, admission_network, admission_storage, admission_workloads  # noqa: E402  pylint: disable=wrong-import-position,cyclic-import
 
-for _kinds in (admission_workloads, admission_network, admission_storage):
+for _kinds in (admission_workloads, admission_network, admission_storage, admission_auth):
     DEFAULTERS.update(_kinds.DEFAULTERS)
     VALIDATORS.update(_kinds.VALIDATORS)
     INITIAL_STATUS.update(_kinds.INITIAL_STATUS)
+_NAME_RULES.update(admission_auth.NAME_RULES)
+PRIVILEGE_CHECKS.update(admission_auth.PRIVILEGE_CHECKS)
 DEFAULTERS[resources.CRDS.key] = crds.default_crd
 VALIDATORS[resources.CRDS.key] = crds.validate_crd

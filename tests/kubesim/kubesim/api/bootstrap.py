@@ -1,8 +1,9 @@
 """The objects a real API server creates for itself at start-up: the system namespaces, the
-``kubernetes`` Service in ``default`` and the two system PriorityClasses; and the default
-StorageClass ``standard`` a cluster's storage add-on installs."""
+``kubernetes`` Service in ``default``, the two system PriorityClasses and the RBAC bootstrap policy
+(``bootstrap_policy.py``); and the default StorageClass ``standard`` a cluster's storage add-on installs."""
 
 from .. import resources
+from .bootstrap_policy import bootstrap_policy
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 KUBERNETES_SERVICE_IP = "10.96.0.1"
@@ -44,3 +45,4 @@ def bootstrap(store):
     for rtype, obj in wanted:
         if store.find(rtype, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is None:
             store.create(rtype, obj)
+    bootstrap_policy(store)

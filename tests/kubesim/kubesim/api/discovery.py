@@ -15,6 +15,7 @@ AGGREGATED_MEDIA_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroup
 _SUBRESOURCE_KINDS = {
     "scale": (("autoscaling", "v1", "Scale"), ("get", "patch", "update")),
     "eviction": (("policy", "v1", "Eviction"), ("create",)),
+    "token": (("authentication.k8s.io", "v1", "TokenRequest"), ("create",)),
 }
 _OWN_KIND_SUBRESOURCE_VERBS = {
     "status": ("get", "patch", "update"),

@@ -5,7 +5,8 @@ ports belongs) fails decoding: 400 whatever the request asks. An unknown field i
 ``fieldValidation=Strict`` (what kubectl sends), dropped with a warning with ``Warn`` (the
 default), dropped silently with ``Ignore``. This module knows the structures people write by
 hand (object metadata, workloads, pod templates, containers, Services, budgets, ConfigMaps,
-Secrets, the spec of a Route and its backends) and leaves the insides of the others unchecked.
+Secrets, RBAC roles and bindings, the spec of a Route and its backends) and leaves the insides of
+the others unchecked.
 """
 
 from dataclasses import dataclass, field
@@ -93,6 +94,9 @@ _SPECS = {
     resources.ROUTES.key: _struct("host subdomain path to alternateBackends port tls wildcardPolicy httpHeaders",
                                   to=_ROUTE_TARGET, alternateBackends=ListOf(_ROUTE_TARGET)),
 }
+_POLICY_RULES = ListOf(_struct("verbs apiGroups resources resourceNames nonResourceURLs", verbs=ListOf(str), apiGroups=ListOf(str),
+                               resources=ListOf(str), resourceNames=ListOf(str), nonResourceURLs=ListOf(str)))
+_BINDING = _struct("subjects roleRef", subjects=ListOf(_struct("kind apiGroup name namespace")), roleRef=_struct("apiGroup kind name"))
 _TOP_LEVEL = {
     resources.by_path("", "v1", "configmaps").key: _struct("data binaryData immutable", data=STRING_MAP, binaryData=STRING_MAP),
     resources.by_path("", "v1", "secrets").key: _struct("data stringData type immutable", data=STRING_MAP, stringData=STRING_MAP),
@@ -100,6 +104,11 @@ _TOP_LEVEL = {
     resources.by_path("scheduling.k8s.io", "v1", "priorityclasses").key: _struct("value globalDefault description preemptionPolicy"),
     resources.STORAGECLASSES.key: _struct("provisioner parameters reclaimPolicy mountOptions allowVolumeExpansion volumeBindingMode "
                                           "allowedTopologies", parameters=STRING_MAP),
+    resources.ROLES.key: _struct("rules", rules=_POLICY_RULES),
+    resources.CLUSTERROLES.key: _struct("rules aggregationRule", rules=_POLICY_RULES,
+                                        aggregationRule=_struct("clusterRoleSelectors", clusterRoleSelectors=ListOf(_LABEL_SELECTOR))),
+    resources.ROLEBINDINGS.key: _BINDING,
+    resources.CLUSTERROLEBINDINGS.key: _BINDING,
 }
 _ALWAYS = frozenset({"apiVersion", "kind", "metadata"})
 

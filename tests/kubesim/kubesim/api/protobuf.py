@@ -1,7 +1,7 @@
 """Request bodies in the Kubernetes protobuf encoding (``application/vnd.kubernetes.protobuf``).
 
-kubectl's typed clients (``kubectl create namespace|deployment|configmap|secret|service|...``,
-the evictions of ``kubectl drain``) send protobuf, and a server that refuses it breaks them.
+kubectl's typed clients (``kubectl create namespace|deployment|configmap|secret|service|role|rolebinding|token|...``,
+the evictions of ``kubectl drain``, ``kubectl auth can-i|whoami``) send protobuf, and a server that refuses it breaks them.
 A body is the magic ``k8s\\0`` followed by a ``runtime.Unknown`` envelope holding the type and the
 object's own message. This decoder knows the messages of the kinds those commands create, by the
 field numbers of the Kubernetes API's protobuf definitions, and turns them into the JSON form.
@@ -140,6 +140,29 @@ MESSAGES = {
     "JobTemplateSpec": {**_OBJECT, 2: _field("spec", "JobSpec")},
     "PriorityClass": {**_OBJECT, 2: _pointer("value", "int"), 3: _field("globalDefault", "bool"), 4: _field("description", "string"),
                       5: _pointer("preemptionPolicy", "string")},
+    # rbac.authorization.k8s.io/v1 (kubectl create role|clusterrole|rolebinding|clusterrolebinding)
+    "PolicyRule": {1: _repeated("verbs", "string"), 2: _repeated("apiGroups", "string"), 3: _repeated("resources", "string"),
+                   4: _repeated("resourceNames", "string"), 5: _repeated("nonResourceURLs", "string")},
+    "Role": {**_OBJECT, 2: _repeated("rules", "PolicyRule")},
+    "ClusterRole": {**_OBJECT, 2: _repeated("rules", "PolicyRule"), 3: _field("aggregationRule", "AggregationRule")},
+    "AggregationRule": {1: _repeated("clusterRoleSelectors", "LabelSelector")},
+    "RoleBinding": {**_OBJECT, 2: _repeated("subjects", "Subject"), 3: _field("roleRef", "RoleRef")},
+    "Subject": {1: _field("kind", "string"), 2: _field("apiGroup", "string"), 3: _field("name", "string"), 4: _field("namespace", "string")},
+    "RoleRef": {1: _field("apiGroup", "string"), 2: _field("kind", "string"), 3: _field("name", "string")},
+    # authentication.k8s.io/v1 (kubectl create token, kubectl auth whoami)
+    "TokenRequest": {**_OBJECT, 2: _field("spec", "TokenRequestSpec")},
+    "TokenRequestSpec": {1: _repeated("audiences", "string"), 3: _field("boundObjectRef", "BoundObjectReference"),
+                         4: _pointer("expirationSeconds", "int")},
+    "BoundObjectReference": {1: _field("kind", "string"), 2: _field("apiVersion", "string"), 3: _field("name", "string"), 4: _field("uid", "string")},
+    "SelfSubjectReview": _OBJECT,
+    # authorization.k8s.io/v1 (kubectl auth can-i)
+    "SelfSubjectAccessReview": {**_OBJECT, 2: _field("spec", "SelfSubjectAccessReviewSpec")},
+    "SelfSubjectAccessReviewSpec": {1: _field("resourceAttributes", "ResourceAttributes"), 2: _field("nonResourceAttributes", "NonResourceAttributes")},
+    "ResourceAttributes": {1: _field("namespace", "string"), 2: _field("verb", "string"), 3: _field("group", "string"), 4: _field("version", "string"),
+                           5: _field("resource", "string"), 6: _field("subresource", "string"), 7: _field("name", "string")},
+    "NonResourceAttributes": {1: _field("path", "string"), 2: _field("verb", "string")},
+    "SelfSubjectRulesReview": {**_OBJECT, 2: _field("spec", "SelfSubjectRulesReviewSpec")},
+    "SelfSubjectRulesReviewSpec": {1: _field("namespace", "string")},
 }
 
 KINDS = {
@@ -149,6 +172,10 @@ KINDS = {
     ("scheduling.k8s.io/v1", "PriorityClass"): "PriorityClass", ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions",
     ("v1", "DeleteOptions"): "DeleteOptions", ("networking.k8s.io/v1", "Ingress"): "Ingress",
     ("batch/v1", "Job"): "Job", ("batch/v1", "CronJob"): "CronJob", ("autoscaling/v1", "HorizontalPodAutoscaler"): "HorizontalPodAutoscaler",
+    **{("rbac.authorization.k8s.io/v1", kind): kind for kind in ("Role", "ClusterRole", "RoleBinding")},
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "RoleBinding",
+    **{("authentication.k8s.io/v1", kind): kind for kind in ("TokenRequest", "SelfSubjectReview")},
+    **{("authorization.k8s.io/v1", kind): kind for kind in ("SelfSubjectAccessReview", "SelfSubjectRulesReview")},
 }
 
 

@@ -8,7 +8,9 @@ and may be failed by a fault rule before its handler runs.
 
 import base64
 import binascii
+import contextlib
 import dataclasses
+import functools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -19,10 +21,12 @@ from .. import managedfields, resources
 from ..errors import ApiError, BadRequest, Conflict, Invalid, MethodNotAllowed, NotFound, TooManyRequests, UnsupportedMediaType
 from ..selectors import parse_field_selector, parse_label_selector, selector_matches
 from ..store import copy_json
-from . import crds, discovery, disruption, faults, fields, metrics, patch, protobuf, tables
+from . import crds, discovery, disruption, faults, fields, metrics, patch, protobuf, rbac, reviews, tables
+from .access import AccessControl
 from .admin import PREFIX as ADMIN_PREFIX, Admin
 from .conversion import conversion_for
 from .routing import not_found, resolve
+from .tokens import ServiceAccountTokens
 
 JSON = "application/json"
 # How often an idle watch that asked for bookmarks gets one (real servers: about a minute).
@@ -45,6 +49,10 @@ class Request:
     warnings: list = field(default_factory=list)
     # The labels the request is counted under in the request metrics; None: not counted.
     labels: tuple = None
+    # The Impersonate-Group headers (there may be several).
+    impersonate_groups: tuple = ()
+    # What the request was authorized to do, and as whom (rbac.Attributes).
+    attributes: object = None
 
     def param(self, name, default=None):
         return self.query.get(name, default)
@@ -245,9 +253,10 @@ def _scale_replicas(scale):
 
 
 class Api:
-    def __init__(self, store, engine, fault_rules, server_address=lambda: "127.0.0.1:0"):
+    def __init__(self, store, engine, fault_rules, server_address=lambda: "127.0.0.1:0", access=None):
         self.store = store
         self.server_address = server_address
+        self.access = access or AccessControl(store, ServiceAccountTokens(store))
         self.metrics = metrics.RequestMetrics()
         self.faults = fault_rules
         self.admin = Admin(fault_rules, engine, store.clock)
@@ -266,11 +275,13 @@ class Api:
 
     def handle(self, request):
         path = request.path.rstrip("/") or "/"
+        # kubesim's own endpoints are the test harness's, outside the cluster's access control.
+        if path.startswith(ADMIN_PREFIX):
+            return Response(*self.admin.handle(request, path))
+        request.attributes = self.access.authorize_request(request)
         fixed = self._fixed_paths.get(path)
         if fixed is not None:
             return fixed(request)
-        if path.startswith(ADMIN_PREFIX):
-            return Response(*self.admin.handle(request, path))
         if path.startswith("/openapi/v3/"):
             return self._openapi_document(path[len("/openapi/v3/"):])
         discovered = self._group_discovery(path)
@@ -334,10 +345,16 @@ class Api:
             return self._serve_resource(request, target)
         manager = request.param("fieldManager") or managedfields.manager_from_user_agent(request.headers.get("user-agent", ""))
         operation = managedfields.APPLY if request.method == "PATCH" and request.content_type == patch.APPLY_PATCH else managedfields.UPDATE
-        with self.store.writer(manager, operation, "scale" if target.subresource == "scale" else None):
+        acting = rbac.acting_for(request.attributes, self.access.authorizer) if self.access.rbac else contextlib.nullcontext()
+        with self.store.writer(manager, operation, "scale" if target.subresource == "scale" else None), acting:
             return self._serve_resource(request, target)
 
     def _serve_resource(self, request, target):
+        answer = reviews.ANSWERS.get(target.rtype.key)
+        if answer is not None:
+            return self._require_method(request, target, {"POST": functools.partial(self._review, answer)})
+        if target.subresource == "token":
+            return self._require_method(request, target, {"POST": self._token})
         converted = conversion_for(target.rtype)
         if converted is not None:
             return self._serve_converted(request, target, converted)
@@ -545,6 +562,19 @@ class Api:
             return merged
 
         return Response(200, self._write_patched(request, target, applied, target.subresource))
+
+    # ---------------------------------------------------------------- reviews and tokens
+
+    def _review(self, answer, request, target):
+        document = _decode_body(request)
+        _check_kind(document, target.rtype)
+        return Response(201, answer(self.access, request.attributes.user, target.rtype, document, target.namespace))
+
+    def _token(self, request, target):
+        document = _decode_body(request)
+        if document.get("kind") not in (None, "TokenRequest") or document.get("apiVersion") not in (None, "authentication.k8s.io/v1"):
+            raise BadRequest(f"the kind in the data ({document.get('kind')}) does not match the expected kind (TokenRequest)")
+        return Response(201, self.access.tokens.token_request(target.namespace, target.name, document))
 
     # ---------------------------------------------------------------- scale
 

@@ -118,7 +118,8 @@ class _Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         query = {key: values[-1] for key, values in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
         headers = {key.lower(): value for key, value in self.headers.items()}
-        return Request(self.command, urllib.parse.unquote(url.path), query, headers, self._read_body())
+        return Request(self.command, urllib.parse.unquote(url.path), query, headers, self._read_body(),
+                       impersonate_groups=tuple(self.headers.get_all("Impersonate-Group") or ()))
 
     def _dispatch(self):
         started = time.monotonic()
@@ -240,10 +241,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 class ApiServer(BackgroundServer):
     """The API server on ``host:port`` (port 0: a free one, see ``.port``); ``engine`` runs the controllers
-    its admin endpoint pauses, ``fault_rules`` are the faults it injects."""
+    its admin endpoint pauses, ``fault_rules`` are the faults it injects, ``access`` authenticates and authorizes
+    the requests (access.AccessControl; by default any token is accepted and everything allowed)."""
 
-    def __init__(self, store, engine, fault_rules, host, port):
-        super().__init__(_Server((host, port), Api(store, engine, fault_rules, lambda: f"{host}:{self.port}")), "kubesim-api")
+    def __init__(self, store, engine, fault_rules, host, port, access=None):
+        api = Api(store, engine, fault_rules, lambda: f"{host}:{self.port}", access)
+        super().__init__(_Server((host, port), api), "kubesim-api")
 
     def stop(self):
         # Open watch streams end on their next poll instead of holding shutdown up.

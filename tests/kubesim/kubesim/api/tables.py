@@ -244,6 +244,12 @@ def job_duration(job):
     return human_duration(Clock.parse_timestamp(completed) - Clock.parse_timestamp(started))
 
 
+def _subjects(binding, kind):
+    """A binding's subjects of one kind, as kubectl lists them (service accounts as namespace/name)."""
+    subjects = [s for s in binding.get("subjects") or [] if s.get("kind") == kind]
+    return ", ".join(f"{s.get('namespace', '')}/{s.get('name', '')}" if kind == "ServiceAccount" else s.get("name", "") for s in subjects)
+
+
 def _job_template_containers(cronjob):
     return ((((_spec(cronjob).get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
 
@@ -256,6 +262,12 @@ _AGE = ("Age", "string", 0, age)
 _CONTAINERS = ("Containers", "string", 1, lambda o: _joined(c.get("name") for c in _template_containers(o)))
 _IMAGES = ("Images", "string", 1, lambda o: _joined(c.get("image") for c in _template_containers(o)))
 _SELECTOR = ("Selector", "string", 1, lambda o: _selector_text(_spec(o).get("selector")))
+_CREATED_AT = ("Created At", "date", 0, lambda o: o["metadata"].get("creationTimestamp", ""))
+_BINDING_COLUMNS = (
+    _NAME, ("Role", "string", 0, lambda o: f"{(o.get('roleRef') or {}).get('kind', '')}/{(o.get('roleRef') or {}).get('name', '')}"), _AGE,
+    ("Users", "string", 1, lambda o: _subjects(o, "User")), ("Groups", "string", 1, lambda o: _subjects(o, "Group")),
+    ("ServiceAccounts", "string", 1, lambda o: _subjects(o, "ServiceAccount")),
+)
 
 COLUMNS = {
     resources.PODS.key: (
@@ -338,7 +350,7 @@ COLUMNS = {
         ("Targets", "string", 0, hpa_targets), ("MinPods", "string", 0, lambda o: str(_spec(o)["minReplicas"]) if _spec(o).get("minReplicas") is not None else "<unset>"),
         ("MaxPods", "integer", 0, lambda o: _spec(o).get("maxReplicas", 0)), ("Replicas", "integer", 0, lambda o: _status(o).get("currentReplicas", 0)), _AGE,
     ),
-    resources.CRDS.key: (_NAME, ("Created At", "date", 0, lambda o: o["metadata"].get("creationTimestamp", ""))),
+    resources.CRDS.key: (_NAME, _CREATED_AT),
     resources.SERVICES.key: (
         _NAME, ("Type", "string", 0, lambda o: _spec(o).get("type", "ClusterIP")),
         ("Cluster-IP", "string", 0, lambda o: _spec(o).get("clusterIP") or "<none>"),
@@ -381,6 +393,10 @@ COLUMNS = {
     resources.by_path("coordination.k8s.io", "v1", "leases").key: (
         _NAME, ("Holder", "string", 0, lambda o: _spec(o).get("holderIdentity", "")), _AGE,
     ),
+    resources.ROLES.key: (_NAME, _CREATED_AT),
+    resources.CLUSTERROLES.key: (_NAME, _CREATED_AT),
+    resources.ROLEBINDINGS.key: _BINDING_COLUMNS,
+    resources.CLUSTERROLEBINDINGS.key: _BINDING_COLUMNS,
 }
 _DEFAULT_COLUMNS = (_NAME, _AGE)
 

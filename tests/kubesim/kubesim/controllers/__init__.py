@@ -1,6 +1,7 @@
 """The simulated kube-controller-manager, scheduler and kubelets: level-triggered controllers the engine runs."""
 
 from .autoscaler import HorizontalPodAutoscalerController
+from .clusterroles import ClusterRoleAggregationController
 from .crds import CustomResourceDefinitionController
 from .cronjob import CronJobController
 from .daemonset import DaemonSetController
@@ -16,19 +17,23 @@ from .replicaset import ReplicaSetController
 from .serviceaccounts import ServiceAccountController
 from .statefulset import StatefulSetController
 from .taints import TaintEvictionController
+from .tokens import ServiceAccountTokenController
 from .volumes import PersistentVolumeController
 
 
-def build_controllers(store, clock, terminations, nodes=3, images=None):
+def build_controllers(store, clock, terminations, tokens, nodes=3, images=None):
     """The controllers in the order one engine pass runs them: owners before what they own, so one
     pass carries a change as far down as it can (Deployment, ReplicaSet, pods, endpoints).
-    ``terminations`` is the pod termination schedule the kubelets share with the traffic model."""
+    ``terminations`` is the pod termination schedule the kubelets share with the traffic model;
+    ``tokens`` signs the legacy service account tokens."""
     ready_times = ReadyTimes(clock)
     recorder = Recorder(store, clock)
     return [
         CustomResourceDefinitionController(store, clock),
         NodeController(store, clock, nodes),
         ServiceAccountController(store),
+        ServiceAccountTokenController(store, tokens),
+        ClusterRoleAggregationController(store),
         HorizontalPodAutoscalerController(store, clock, recorder),
         DeploymentController(store, clock, recorder),
         ReplicaSetController(store, clock, ready_times, recorder),
