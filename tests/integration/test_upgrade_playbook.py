@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, cxpe.rollout maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The upgrade playbook on two simulated units of a unit group (a primary and a secondary unit, each a kubesim with
-its Prometheus), under traffic: one group per strategy, in the documented order, a wave per unit."""
+its Prometheus), under traffic: one group per strategy, in the documented order, a wave per unit; and the rollout
+report of its runs, opened in a real headless Chromium."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,12 +12,16 @@ __metaclass__ = type
 import glob
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
 
 import pytest
 import yaml
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 from bluegreen_support import PROPAGATION_SECONDS
 from playbook_support import ANSIBLE_PLAYBOOK, COLLECTIONS, ROOT
 
@@ -29,6 +34,19 @@ HOSTED = {"primary": ["gauth-auth", "gauth-environment", "gauth-ui", "tenant-ser
 NAMESPACES = {"gauth": "gauth", "tenant": "voice", "webrtc": "webrtc"}
 # The demo's settings of the strategies, for units whose time runs 50 times faster.
 SETTINGS = os.path.join(ROOT, "inventories", "demo-units", "group_vars", "demo_units.yml")
+# Debian's Chromium and its driver (`make test-tools`), started so that it reaches nothing on its own.
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+CHROMIUM_ARGUMENTS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                      "--disable-component-update", "--disable-sync", "--window-size=1280,1024"]
+# Where the report of the upgrade test and its screenshot are kept after the run.
+ARTIFACTS = os.path.join(ROOT, "build", "test-artifacts")
+# Per figure of the report: its unit and service, and the points of the lines of each of its panels.
+CHART_POINTS = """
+return Array.from(document.querySelectorAll('figure.service')).map(figure => ({
+  unit: figure.dataset.unit, service: figure.dataset.service,
+  points: Object.fromEntries(Array.from(figure.querySelectorAll('g.panel')).map(panel => [panel.dataset.panel,
+    Array.from(panel.querySelectorAll('polyline')).reduce((count, line) => count + line.points.numberOfItems, 0)]))}));
+"""
 
 
 class Unit(object):
@@ -111,11 +129,17 @@ def run(inventory, playbook, *args):
                           env=env, capture_output=True, text=True, timeout=900, check=False)
 
 
-def upgrade(platform, version, versions=None, playbook="cxpe.rollout.upgrade"):
+def reports_of(workdir, version, playbook="cxpe.rollout.upgrade"):
+    """The directory of a run's summary and report."""
+    return os.path.join(str(workdir), "reports-%s-%s" % (playbook.rsplit(".", 1)[-1], version))
+
+
+def upgrade(platform, version, versions=None, playbook="cxpe.rollout.upgrade", **variables):
     units, inventory, workdir = platform
-    reports = os.path.join(str(workdir), "reports-%s-%s" % (playbook.rsplit(".", 1)[-1], version))
-    extra = {"cxpe_version": version, "cxpe_groups": GROUPS, "cxpe_upgrade_report_dir": reports,
-             "backup_dir": os.path.join(str(workdir), "backups")}
+    reports = reports_of(workdir, version, playbook)
+    # Prometheus scrapes every second here: the report's error ratios can follow the traffic closely.
+    extra = dict({"cxpe_version": version, "cxpe_groups": GROUPS, "cxpe_upgrade_report_dir": reports,
+                  "backup_dir": os.path.join(str(workdir), "backups"), "cxpe_upgrade_report_rate_window": "10s"}, **variables)
     if versions:
         extra["cxpe_versions"] = versions
     result = run(inventory, playbook, "-e", json.dumps(extra))
@@ -165,6 +189,54 @@ def test_the_platform_is_upgraded_unit_by_unit_step_by_step_under_traffic(platfo
     assert sorted(os.path.basename(path) for path in backups) == ["primary.yml", "secondary.yml"]
 
 
+def only(paths, what):
+    assert len(paths) == 1, "%s: %s" % (what, paths)
+    return paths[0]
+
+
+def chromium(profile):
+    """Headless Chromium through Debian's chromedriver (so that Selenium Manager downloads nothing), keeping the
+    browser's console log."""
+    assert os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER), "make test-tools installs chromium and chromium-driver"
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in CHROMIUM_ARGUMENTS + ["--user-data-dir=%s" % profile]:
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+
+
+def test_the_run_report_draws_each_upgraded_service_in_a_browser(platform, tmp_path):
+    _units, _inventory, workdir = platform
+    reports = reports_of(workdir, "9.0.101.02")
+    page = only(glob.glob(os.path.join(reports, "*-report.html")), "runs after the upgrade test")
+    with open(only(glob.glob(os.path.join(reports, "*-summary.json")), "the run's summary"), encoding="utf-8") as handle:
+        summary = json.load(handle)
+    driver = chromium(tmp_path / "profile")
+    try:
+        driver.get("file://" + page)
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+        loaded = driver.execute_script("return performance.getEntriesByType('resource').map(entry => entry.name)")
+        charts = dict(((chart["unit"], chart["service"]), chart["points"]) for chart in driver.execute_script(CHART_POINTS))
+        rows = len(driver.find_elements("css selector", "table.summary tbody tr"))
+        driver.set_window_size(1280, min(driver.execute_script("return document.documentElement.scrollHeight"), 16000))
+        screenshot = str(tmp_path / "rollout-report.png")
+        assert driver.save_screenshot(screenshot)
+    finally:
+        driver.quit()
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    for path in (screenshot, page):
+        shutil.copy(path, os.path.join(ARTIFACTS, "rollout-report" + os.path.splitext(path)[1]))
+    print("rollout report screenshot: %s (and %s)" % (screenshot, os.path.join(ARTIFACTS, "rollout-report.png")))
+    assert errors == [] and loaded == []
+    assert rows == len(summary["rows"])
+    upgraded = sorted((row["unit"], row["service"]) for row in summary["rows"] if row["result"] == "upgraded")
+    assert sorted(charts) == upgraded
+    for service, points in charts.items():
+        # The traffic's steps from the ledger; each version's error ratio and sessions from Prometheus.
+        assert points["traffic"] >= 4 and points["error_ratio"] > 0 and points["sessions"] > 0, (service, points)
+
+
 def test_a_failed_analysis_stops_its_unit_and_the_later_waves_and_rolls_the_service_back(platform):
     units, _inventory, _workdir = platform
     before = dict((name, unit.running()) for name, unit in units.items())
@@ -189,11 +261,36 @@ def test_a_failed_analysis_stops_its_unit_and_the_later_waves_and_rolls_the_serv
         assert (failed, dropped) == (0, 0), name
 
 
+def test_the_report_playbook_draws_a_run_again_from_its_summary(platform):
+    _units, inventory, workdir = platform
+    reports = reports_of(workdir, "9.0.102.01")
+    summary = only(glob.glob(os.path.join(reports, "*-summary.json")), "runs after the failed analysis test")
+    page = summary.replace("-summary.json", "-report.html")
+    os.remove(page)
+    result = run(inventory, "cxpe.rollout.report", "-e", json.dumps({
+        "cxpe_report_summary": summary, "cxpe_report_groups": GROUPS, "cxpe_upgrade_report_rate_window": "10s"}))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr
+    assert "The rollout report is at %s" % page in result.stdout
+    with open(page, encoding="utf-8") as handle:
+        html = handle.read()
+    # The primary unit's services that moved: GAuth's, and the Tenant Service's canary, aborted.
+    assert sorted(re.findall(r'<figure class="service" id="([^"]+)"', html)) == [
+        "primary--gauth-auth", "primary--gauth-environment", "primary--gauth-ui", "primary--tenant-service"]
+    tenant = html.split('id="primary--tenant-service"')[1].split("</figure>")[0]
+    assert '<span class="result r-rolled-back">rolled back</span>' in tenant and "<td>abort</td>" in tenant
+    assert "No service's traffic moved in this window." in html.split('id="unit-secondary"')[1]
+
+
 def test_a_rollback_takes_the_platform_back_to_a_release_in_the_reverse_order(platform):
-    units, _inventory, _workdir = platform
+    units, _inventory, workdir = platform
     before = dict((name, unit.traffic()) for name, unit in units.items())
-    result, summary = upgrade(platform, "9.0.101.02", playbook="cxpe.rollout.rollback")
+    # A report without its metrics does not fail the run: it says what it could not draw.
+    result, summary = upgrade(platform, "9.0.101.02", playbook="cxpe.rollout.rollback",
+                              cxpe_upgrade_report_prometheus_url="http://127.0.0.1:9")
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr
+    with open(only(glob.glob(os.path.join(reports_of(workdir, "9.0.101.02", "cxpe.rollout.rollback"), "*-report.html")),
+                   "the rollback's report"), encoding="utf-8") as handle:
+        assert "Prometheus at http://127.0.0.1:9 is unreachable" in handle.read()
     rows = rows_by(summary)
     assert [(service, rows[("primary", service)]["from"], rows[("primary", service)]["result"]) for service in HOSTED["primary"]] == [
         ("gauth-auth", "9.0.102.01", "upgraded"), ("gauth-environment", "9.0.102.01", "upgraded"), ("gauth-ui", "9.0.102.01", "upgraded"),

@@ -7,7 +7,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-import xml.etree.ElementTree as ElementTree
+import time
+from xml.etree import ElementTree
 
 import pytest
 
@@ -18,7 +19,7 @@ T0 = 1796398200.0
 
 
 def at(seconds):
-    return report.time.strftime("%Y-%m-%dT%H:%M:%SZ", report.time.gmtime(T0 + seconds))
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(T0 + seconds))
 
 
 def entry(seconds, action, source, target, why="upgrade to 9.0.101.02"):
@@ -168,7 +169,7 @@ def test_a_full_history_that_starts_after_the_window_says_the_window_start_is_no
 # ---------------------------------------------------------------- the page
 
 def points_of(element):
-    return [pair for pair in element.get("points").split()]
+    return element.get("points").split()
 
 
 def figures(page):
@@ -220,7 +221,7 @@ def test_what_could_not_be_drawn_is_said_where_the_chart_would_be_and_at_the_top
     assert "<li>primary/webrtc-gateway: Error ratio of each version: Prometheus at http://p:9090 is unreachable: refused</li>" in top
     assert "<li>primary/webrtc-gateway: Active sessions of each version: the query returned no data</li>" in top
     assert "<li>secondary: the ledgers could not be read: Unauthorized</li>" in top
-    (gateway,) = figures(page).values()
+    gateway = figures(page)["primary--webrtc-gateway"]
     assert [text.text for text in gateway.iter("{http://www.w3.org/2000/svg}text") if text.get("class") == "missing"] == [
         "Prometheus at http://p:9090 is unreachable: refused", "the query returned no data"]
     assert "Nothing was drawn for this unit: the ledgers could not be read: Unauthorized" in page
