@@ -20,18 +20,13 @@ class ApiError(Exception):
             self.reason = reason
 
     def status(self):
-        body = {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "code": self.code,
-        }
+        """The Status body, its fields in metav1.Status's order (as the real server writes them)."""
+        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": self.message}
         if self.reason:
             body["reason"] = self.reason
         if self.details is not None:
             body["details"] = self.details
+        body["code"] = self.code
         return body
 
 

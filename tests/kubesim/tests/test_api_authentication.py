@@ -84,6 +84,10 @@ def test_kubectl_create_token_authenticates_as_the_service_account(rbac_kubesim,
     assert whoami(rbac_kubesim, token) == {
         "username": f"system:serviceaccount:{namespace}:robot", "uid": uid, "groups": [g.format(namespace=namespace) for g in ACCOUNT_GROUPS],
         "extra": {"authentication.kubernetes.io/credential-id": [f"JTI={claims['jti']}"]}}
+    review = kubernetes.client.AuthenticationV1Api(api_client(rbac_kubesim)).create_token_review({"spec": {"token": token}})
+    assert (review.status.authenticated, review.status.user.username) == (True, f"system:serviceaccount:{namespace}:robot")
+    assert kubernetes.client.AuthenticationV1Api(api_client(rbac_kubesim)).create_token_review(
+        {"spec": {"token": "forged"}}).status.authenticated is None
     denied = rbac_kubesim.kubectl("--token", token, "get", "pods", "-n", namespace, check=False)
     assert server_error(denied) == (
         f'Error from server (Forbidden): pods is forbidden: {denial(f"system:serviceaccount:{namespace}:robot", "list", "pods", namespace=namespace)}')

@@ -8,7 +8,7 @@ import json
 import kubernetes
 import pytest
 import yaml
-from api_support import failure, http
+from api_support import api_client, failure, http
 from kubernetes.client.rest import ApiException
 from rbac_support import RBAC_ARGS, Account, anonymous_metrics, as_json, denial, forbidden, rule, server_error
 from traffic_support import new_namespace, poll
@@ -217,6 +217,16 @@ def test_kubectl_auth_can_i_and_self_subject_access_reviews(rbac_kubesim, namesp
     review = kubernetes.client.AuthorizationV1Api(account.client()).create_self_subject_access_review(
         {"spec": {"nonResourceAttributes": {"path": "/metrics", "verb": "get"}}})
     assert (review.status.allowed, review.status.reason) == (False, None)
+
+    # The admin asks on the account's behalf.
+    admin = kubernetes.client.AuthorizationV1Api(api_client(rbac_kubesim))
+    groups = ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"]
+    review = admin.create_subject_access_review({"spec": {"user": account.username, "groups": groups, "resourceAttributes": {
+        "namespace": namespace, "verb": "patch", "group": "apps", "resource": "deployments", "subresource": "scale"}}})
+    assert review.status.allowed is True
+    review = admin.create_namespaced_local_subject_access_review(namespace, {"metadata": {"namespace": namespace}, "spec": {
+        "user": account.username, "groups": groups, "resourceAttributes": {"verb": "delete", "group": "apps", "resource": "deployments"}}})
+    assert (review.status.allowed, review.spec.resource_attributes.namespace) == (False, namespace)
 
 
 def test_discovery_and_health_for_any_authenticated_user_and_observers_without_credentials(rbac_kubesim, namespace, tmp_path):
