@@ -13,6 +13,7 @@ import yaml
 from . import seeds, tls
 from .api.access import MODES, AccessControl
 from .api.admission import admit
+from .api.audit import AuditLog
 from .api.bootstrap import bootstrap
 from .api.disruption import DisruptionController
 from .api.faults import Faults, RuleError
@@ -58,6 +59,8 @@ def parse_args(argv):
                             "tokens from the TokenRequest API) and authorize requests by RBAC; AlwaysAllow (default): any token, everything allowed")
     serve.add_argument("--anonymous-auth", choices=("true", "false"), default="true",
                        help="with RBAC: whether a request without a bearer token is system:anonymous (true, default) or refused with 401")
+    serve.add_argument("--audit-log-path", metavar="PATH",
+                       help="write every request to this file as audit.k8s.io/v1 Events (JSON lines, level Metadata); '-' is standard output")
     serve.add_argument("--metrics-port", type=int, help="serve traffic counters as Prometheus text on this port")
     serve.add_argument("--seed", action="append", default=[], help="multi-document YAML file of objects to load (repeatable)")
     serve.add_argument("--time-scale", type=float, default=1.0, help="simulated seconds per real second (default 1)")
@@ -120,7 +123,12 @@ def serve(args):
     except (OSError, yaml.YAMLError, seeds.SeedError) as exc:
         print(f"kubesim: cannot load seed: {exc}", file=sys.stderr)
         return 2
-    api = ApiServer(store, engine, faults, HOST, args.port, access)
+    try:
+        audit = AuditLog(args.audit_log_path, clock) if args.audit_log_path else None
+    except OSError as exc:
+        print(f"kubesim: cannot open the audit log: {exc}", file=sys.stderr)
+        return 2
+    api = ApiServer(store, engine, faults, HOST, args.port, access, audit)
     ca_pem = tokens.ca_pem = tls.serve_tls(api) if args.tls else None
     metrics = MetricsServer(traffic, HOST, args.metrics_port) if args.metrics_port is not None else None
     stopped = threading.Event()
@@ -137,6 +145,8 @@ def serve(args):
           f"authorization {args.authorization_mode}", flush=True)
     stopped.wait()
     api.stop()
+    if audit:
+        audit.close()
     if metrics:
         metrics.stop()
     engine.stop()

@@ -41,10 +41,12 @@ class AccessControl:
         self.authorizer = rbac.Authorizer(store) if self.rbac else rbac.AllowAll()
 
     def authorize_request(self, request):
-        """The authorization attributes of an allowed request (its user included); raises 401 or 403."""
-        user = self._impersonated(self._authenticated(request), request)
+        """The authorization attributes of an allowed request (its user included); raises 401 or 403. The request keeps
+        who sent it (``requester``) and the authorizer's ``decision`` (allowed, reason) for the audit log."""
+        request.requester = self._authenticated(request)
+        user = self._impersonated(request.requester, request)
         attributes = rbac.request_attributes(user, request.method, request.path, request.query)
-        allowed, reason = self.authorizer.authorize(attributes)
+        allowed, reason = request.decision = self.authorizer.authorize(attributes)
         if not allowed:
             raise rbac.forbidden(attributes, reason)
         return attributes

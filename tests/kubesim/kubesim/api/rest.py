@@ -53,6 +53,9 @@ class Request:
     impersonate_groups: tuple = ()
     # What the request was authorized to do, and as whom (rbac.Attributes).
     attributes: object = None
+    # Who sent it (users.UserInfo; before impersonation), and the authorizer's (allowed, reason): for the audit log.
+    requester: object = None
+    decision: tuple = None
 
     def param(self, name, default=None):
         return self.query.get(name, default)

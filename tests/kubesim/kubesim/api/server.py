@@ -2,8 +2,8 @@
 
 Every failure becomes a Status body with its code; an unexpected one is a 500 and the server
 keeps serving. Each answered request is counted in the request metrics, with its code and how
-long it took, just before the end of its answer goes out: a client that reads the metrics after
-its answer finds it counted.
+long it took, and written to the audit log when there is one, just before the end of its answer
+goes out: a client that reads the metrics or the log after its answer finds it there.
 """
 
 import json
@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ..errors import ApiError, BadRequest
 from ..serving import BackgroundServer
+from .admin import PREFIX as ADMIN_PREFIX
 from .rest import BOOKMARK_INTERVAL_SECONDS, Api, Request, Response, WatchStream
 
 LOG = logging.getLogger("kubesim.api")
@@ -32,9 +33,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address, api):
+    def __init__(self, address, api, audit):
         super().__init__(address, _Handler)
         self.api = api
+        self.audit = audit
         self.stopping = threading.Event()
 
     def handle_error(self, request, client_address):
@@ -123,6 +125,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self):
         started = time.monotonic()
+        audit = self.server.audit
+        entry = audit.received(self.path, self.client_address[0]) if audit else None
         request, warnings = None, ()
         try:
             try:
@@ -137,21 +141,27 @@ class _Handler(BaseHTTPRequestHandler):
             LOG.exception("%s %s failed", self.command, self.path)
             response = Response(500, ApiError(f"Internal error occurred: {exc}").status())
         labels = request.labels if request is not None else None
+        # kubesim's own endpoints belong to the test harness, not to the cluster: they are not audited.
+        audited = entry is not None and request is not None and not request.path.startswith(ADMIN_PREFIX)
         counted = False
 
-        def count(code):
-            """Count the request once, whichever way its answer ends."""
+        def count(code, body=None):
+            """Count and audit the request once, whichever way its answer ends."""
             nonlocal counted
-            if labels is not None and not counted:
-                counted = True
+            if counted:
+                return
+            counted = True
+            if labels is not None:
                 self.server.api.metrics.observe(labels, code, time.monotonic() - started)
+            if audited:
+                audit.completed(entry, request, code, body)
 
         if isinstance(response, WatchStream):
-            self._stream(response, count)
+            self._stream(response, count, (lambda: audit.started(entry, request)) if audited else None)
             return
         if response.delay:
             self.server.stopping.wait(response.delay)
-        count(response.code)
+        count(response.code, response.body)
         self._send(response, warnings)
 
     # ---------------------------------------------------------------- response
@@ -174,13 +184,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
-    def _stream(self, stream, count):
-        """Stream the watch; ``count(200)`` is called before it ends (its code went out first)."""
+    def _stream(self, stream, count, on_start=None):
+        """Stream the watch; ``on_start()`` is called once its headers went out, ``count(200)`` before it ends (its
+        code went out first)."""
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Cache-Control", "no-cache, private")
         self.end_headers()
+        if on_start:
+            on_start()
         sent = 0
         cut_at = time.monotonic() + stream.cut_seconds if stream.cut_seconds is not None else math.inf
 
@@ -242,11 +255,12 @@ class _Handler(BaseHTTPRequestHandler):
 class ApiServer(BackgroundServer):
     """The API server on ``host:port`` (port 0: a free one, see ``.port``); ``engine`` runs the controllers
     its admin endpoint pauses, ``fault_rules`` are the faults it injects, ``access`` authenticates and authorizes
-    the requests (access.AccessControl; by default any token is accepted and everything allowed)."""
+    the requests (access.AccessControl; by default any token is accepted and everything allowed), ``audit`` is the
+    audit log the requests are written to (audit.AuditLog), if any."""
 
-    def __init__(self, store, engine, fault_rules, host, port, access=None):
+    def __init__(self, store, engine, fault_rules, host, port, access=None, audit=None):
         api = Api(store, engine, fault_rules, lambda: f"{host}:{self.port}", access)
-        super().__init__(_Server((host, port), api), "kubesim-api")
+        super().__init__(_Server((host, port), api, audit), "kubesim-api")
 
     def stop(self):
         # Open watch streams end on their next poll instead of holding shutdown up.
