@@ -22,9 +22,18 @@ It counts the writes it makes (`writes`) and records each one
 (`operations`). In check mode it makes none: `update` and `create` return what
 would be written and record it.
 
-Every API failure becomes a `ClusterError` naming the object; 429 Too Many
-Requests (after its Retry-After) and 5xx answers are retried here, a bounded
-number of times, and nowhere else.
+Every API failure becomes a `ClusterError` naming the object. Transient
+failures are retried here and nowhere else (urllib3's own retries are turned
+off, so this is the whole budget): 429 Too Many Requests no sooner than its
+Retry-After, 5xx answers, timeouts and dropped connections after a delay that
+doubles, each request at most RETRIES more times and never waiting more than
+RETRY_BUDGET_SECONDS in all. Every request carries a client timeout
+(REQUEST_TIMEOUT), so a connection the server stopped answering fails and is
+tried again instead of hanging. A write whose answer was lost may have been
+applied: when its retry then conflicts, the object is read back, and a write
+already there is not made again. A watch the server cuts, throttles or fails
+is re-established from the last resourceVersion it delivered, until the
+wait's own deadline.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -39,7 +48,8 @@ try:
     from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
     from kubernetes.client.rest import ApiException
     from kubernetes import watch as k8s_watch
-    from urllib3.exceptions import HTTPError
+    from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, ProtocolError
+    from urllib3.exceptions import TimeoutError as TransportTimeoutError
 except ImportError:
     # The modules report the missing kubernetes library (AnsibleK8SModule);
     # these names only need to exist for the except clauses and unit tests.
@@ -49,13 +59,20 @@ except ImportError:
     class ResourceNotFoundError(Exception):
         pass
 
-    ApiException = HTTPError = DynamicApiError
+    ApiException = HTTPError = ConnectTimeoutError = MaxRetryError = ProtocolError = TransportTimeoutError = DynamicApiError
     k8s_watch = None
 
-# How often a throttled (429) or failed (5xx) request is tried again.
-RETRIES = 3
+# How often a request that failed transiently (429, 5xx, a timeout, a dropped connection) is tried again.
+RETRIES = 4
+# The delay before a retry without Retry-After: doubling from the first, up to the largest.
 RETRY_DELAY_SECONDS = 0.2
-RETRY_DELAY_MAX_SECONDS = 5.0
+RETRY_DELAY_MAX_SECONDS = 2.0
+# The most one request waits between its attempts in all. A Retry-After beyond what is left fails the request
+# at once rather than retrying it sooner than the server asked.
+RETRY_BUDGET_SECONDS = 30.0
+# (connect, read) seconds: the read timeout is longer than the API server's own 60 s request deadline, so a
+# server that is only slow answers 504 itself first; the client timeout is for a connection nobody answers.
+REQUEST_TIMEOUT = (10.0, 75.0)
 # How often update() re-reads and re-applies its change after a 409 Conflict.
 UPDATE_ATTEMPTS = 5
 MERGE_PATCH = "application/merge-patch+json"
@@ -63,13 +80,21 @@ MERGE_PATCH = "application/merge-patch+json"
 SERVER_METADATA = ("resourceVersion", "managedFields", "generation", "uid", "creationTimestamp", "selfLink")
 
 
-class ClusterError(Exception):
-    """A Kubernetes API request failed (or a wait ran out of time); the message names the object."""
+# Transport failures worth another attempt: the server may answer the next one.
+TRANSIENT_TRANSPORT_ERRORS = (ProtocolError, TransportTimeoutError, MaxRetryError, OSError)
 
-    def __init__(self, message, status=None, reason=None):
+
+class ClusterError(Exception):
+    """A Kubernetes API request failed (or a wait ran out of time); the message names the object.
+
+    `uncertain`: an earlier attempt of the request failed in a way that leaves open whether the server
+    applied it (a 5xx answer, a timeout, a connection lost after the request was sent)."""
+
+    def __init__(self, message, status=None, reason=None, uncertain=False):
         super(ClusterError, self).__init__(message)
         self.status = status
         self.reason = reason
+        self.uncertain = uncertain
 
 
 def describe(kind, name=None, namespace=None):
@@ -79,13 +104,83 @@ def describe(kind, name=None, namespace=None):
     return "%s %s" % (kind, "%s/%s" % (namespace, name) if namespace else name)
 
 
+def _status_of(error):
+    """The Status document an API error's body holds, or {} (a throttling 429's body is plain text)."""
+    try:
+        status = json.loads(error.body)
+    except (TypeError, ValueError):
+        return {}
+    return status if isinstance(status, dict) else {}
+
+
 def _api_message(error):
     """The Status message of an API error body, else its HTTP reason."""
+    return _status_of(error).get("message") or "%s %s" % (error.status, error.reason)
+
+
+def is_transient(error):
+    """Whether another attempt of a request that failed with `error` may succeed."""
+    if isinstance(error, (DynamicApiError, ApiException)):
+        status = getattr(error, "status", None) or 0
+        return status == 429 or status >= 500
+    return isinstance(error, TRANSIENT_TRANSPORT_ERRORS)
+
+
+def is_budget_refusal(error):
+    """Whether a 429 is an eviction that a PodDisruptionBudget forbids (a Status naming the budget), not throttling."""
+    if getattr(error, "status", None) != 429:
+        return False
+    status = _status_of(error)
+    causes = (status.get("details") or {}).get("causes") or []
+    return any(cause.get("reason") == "DisruptionBudget" for cause in causes) or "disruption budget" in (status.get("message") or "")
+
+
+def _retry_after(error):
+    """The seconds a Retry-After header asks to wait, or None."""
+    headers = getattr(error, "headers", None) or {}
     try:
-        message = json.loads(error.body).get("message")
-    except (TypeError, ValueError, AttributeError):
-        message = None
-    return message or "%s %s" % (error.status, error.reason)
+        return max(float(headers.get("Retry-After")), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def retry_delay(error, attempt):
+    """How long to wait before attempt `attempt` + 2 of a request: its Retry-After, else the doubling delay."""
+    asked = _retry_after(error)
+    if asked is not None:
+        return asked
+    return min(RETRY_DELAY_SECONDS * (2 ** attempt), RETRY_DELAY_MAX_SECONDS)
+
+
+def _may_have_been_applied(error):
+    """Whether a failed attempt may still have reached the server and been applied."""
+    if isinstance(error, (DynamicApiError, ApiException)):
+        return (getattr(error, "status", None) or 0) >= 500
+    # A connection that was never made carried no request.
+    return not isinstance(error, ConnectTimeoutError)
+
+
+def contains(obj, patch):
+    """Whether applying a merge patch to `obj` would change nothing: every field it sets has that value, every
+    field it removes is absent."""
+    for key, value in patch.items():
+        if value is None:
+            if key in obj:
+                return False
+        elif isinstance(value, dict):
+            if not isinstance(obj.get(key), dict) or not contains(obj[key], value):
+                return False
+        elif obj.get(key) != value:
+            return False
+    return True
+
+
+def _leave_retries_to_cluster(client):
+    """Turn off urllib3's own retries on the dynamic client's connection pools: it would otherwise retry reads on
+    timeouts and 429s by itself, multiplying Cluster's budget out of sight."""
+    pool_manager = getattr(getattr(getattr(client, "client", None), "rest_client", None), "pool_manager", None)
+    if pool_manager is not None:
+        pool_manager.connection_pool_kw["retries"] = False
 
 
 def merge_patch(before, after):
@@ -123,16 +218,19 @@ class Cluster(object):
     """Reads, guarded writes and watches over a kubernetes dynamic client (see the module docstring)."""
 
     def __init__(self, client, check_mode=False, retries=RETRIES, sleep=time.sleep, clock=time.monotonic,
-                 watcher=None):
+                 watcher=None, request_timeout=REQUEST_TIMEOUT, retry_budget=RETRY_BUDGET_SECONDS):
         self.client = client
         self.check_mode = check_mode
         self.retries = retries
+        self.request_timeout = request_timeout
+        self.retry_budget = retry_budget
         self.writes = 0
         self.operations = []
         self._sleep = sleep
         self._clock = clock
         self._watcher = watcher or k8s_watch.Watch
         self._resources = {}
+        _leave_retries_to_cluster(client)
 
     # ------------------------------------------------------------ plumbing --
 
@@ -147,33 +245,32 @@ class Cluster(object):
                 raise self._error(error, "discover %s (%s)" % (kind, api_version))
         return self._resources[key]
 
-    def _error(self, error, doing):
+    def _error(self, error, doing, attempts=1, uncertain=False):
+        tried = " (%d attempts)" % attempts if attempts > 1 else ""
         if isinstance(error, (DynamicApiError, ApiException)) and getattr(error, "status", None):
-            return ClusterError("cannot %s: %s" % (doing, _api_message(error)), error.status, error.reason)
-        return ClusterError("cannot %s: the API server is unreachable: %s" % (doing, error))
+            return ClusterError("cannot %s: %s%s" % (doing, _api_message(error), tried), error.status, error.reason, uncertain)
+        if isinstance(error, TransportTimeoutError):
+            return ClusterError("cannot %s: the API server did not answer in time: %s%s" % (doing, error, tried), uncertain=uncertain)
+        return ClusterError("cannot %s: the API server is unreachable: %s%s" % (doing, error, tried), uncertain=uncertain)
 
-    def _retry_delay(self, error, attempt):
-        headers = getattr(error, "headers", None) or {}
-        try:
-            delay = float(headers.get("Retry-After"))
-        except (TypeError, ValueError):
-            delay = RETRY_DELAY_SECONDS * (2 ** attempt)
-        return min(max(delay, 0.0), RETRY_DELAY_MAX_SECONDS)
-
-    def _call(self, doing, request, retry=True):
-        """Run `request()` (a dynamic client call returning a raw response) and decode its JSON body."""
+    def _call(self, doing, request, retryable=is_transient):
+        """Run `request(timeout)` (a dynamic client call returning a raw response, `timeout` its client timeout)
+        and decode its JSON body, trying again while `retryable(error)` says a failure is transient."""
+        waited, uncertain = 0.0, False
         for attempt in range(self.retries + 1):
             try:
-                response = request()
+                response = request(self.request_timeout)
                 return json.loads(response.data) if response.data else {}
-            except (DynamicApiError, ApiException) as error:
-                status = getattr(error, "status", None) or 0
-                if retry and (status == 429 or status >= 500) and attempt < self.retries:
-                    self._sleep(self._retry_delay(error, attempt))
-                    continue
-                raise self._error(error, doing)
-            except (HTTPError, OSError) as error:
-                raise self._error(error, doing)
+            except (DynamicApiError, ApiException, HTTPError, OSError) as error:
+                if not retryable(error) or attempt == self.retries:
+                    raise self._error(error, doing, attempt + 1, uncertain)
+                delay = retry_delay(error, attempt)
+                if waited + delay > self.retry_budget:
+                    raise self._error(error, "%s within the retry budget of %gs (the server asks to wait %gs more)"
+                                      % (doing, self.retry_budget, delay), attempt + 1, uncertain)
+                uncertain = uncertain or _may_have_been_applied(error)
+                self._sleep(delay)
+                waited += delay
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _record(self, verb, kind, name, namespace, body):
@@ -185,8 +282,8 @@ class Cluster(object):
         """The object as a dict, or None when it does not exist."""
         resource = self.resource(api_version, kind)
         try:
-            return self._call("read %s" % describe(kind, name, namespace),
-                              lambda: self.client.get(resource, name=name, namespace=namespace, serialize=False))
+            return self._call("read %s" % describe(kind, name, namespace), lambda timeout: self.client.get(
+                resource, name=name, namespace=namespace, serialize=False, _request_timeout=timeout))
         except ClusterError as error:
             if error.status == 404:
                 return None
@@ -195,29 +292,48 @@ class Cluster(object):
     def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None):
         """(items, resourceVersion of the list)."""
         resource = self.resource(api_version, kind)
-        body = self._call("list %s" % describe(kind, namespace=namespace), lambda: self.client.get(
+        body = self._call("list %s" % describe(kind, namespace=namespace), lambda timeout: self.client.get(
             resource, namespace=namespace, label_selector=label_selector, field_selector=field_selector,
-            serialize=False))
+            serialize=False, _request_timeout=timeout))
         return body.get("items") or [], (body.get("metadata") or {}).get("resourceVersion")
 
     def server_version(self):
         """The server's /version document: major, minor, gitVersion, ..."""
-        return self._call("read the server version", lambda: self.client.request("get", "/version", serialize=False))
+        return self._call("read the server version",
+                          lambda timeout: self.client.request("get", "/version", serialize=False, _request_timeout=timeout))
 
     # -------------------------------------------------------------- writes --
 
     def create(self, body):
         """Create an object; in check mode, record it and return the body unchanged."""
         kind, metadata = body["kind"], body["metadata"]
+        name, namespace = metadata["name"], metadata.get("namespace")
         created = body
         if not self.check_mode:
             resource = self.resource(body["apiVersion"], kind)
-            created = self._call("create %s" % describe(kind, metadata["name"], metadata.get("namespace")),
-                                 lambda: self.client.create(resource, body=body, namespace=metadata.get("namespace"),
-                                                            serialize=False))
+            try:
+                created = self._call("create %s" % describe(kind, name, namespace), lambda timeout: self.client.create(
+                    resource, body=body, namespace=namespace, serialize=False, _request_timeout=timeout))
+            except ClusterError as error:
+                created = self._landed(error, body["apiVersion"], kind, name, namespace, body)
             self.writes += 1
-        self._record("create", kind, metadata["name"], metadata.get("namespace"), body)
+        self._record("create", kind, name, namespace, body)
         return created
+
+    def _landed(self, error, api_version, kind, name, namespace, written):
+        """After a write failed with `error`, the object as stored when an attempt whose answer was lost was
+        applied after all (a retry then conflicts with it, or fails on its own); otherwise `error` is raised."""
+        if not error.uncertain:
+            raise error
+        try:
+            stored = self.get(api_version, kind, name, namespace)
+        except ClusterError:
+            raise error
+        if stored is not None and contains(stored, written):
+            return stored
+        # Read back, it is not there: no attempt was applied.
+        error.uncertain = False
+        raise error
 
     def _patch(self, current, patch):
         metadata = current["metadata"]
@@ -226,8 +342,14 @@ class Cluster(object):
         # 409 Conflict when the object changed since it was read.
         body = dict(patch, metadata=dict(patch.get("metadata") or {}, resourceVersion=metadata["resourceVersion"]))
         resource = self.resource(current["apiVersion"], kind)
-        patched = self._call("update %s" % describe(kind, name, namespace), lambda: self.client.patch(
-            resource, body=body, name=name, namespace=namespace, content_type=MERGE_PATCH, serialize=False))
+        try:
+            patched = self._call("update %s" % describe(kind, name, namespace), lambda timeout: self.client.patch(
+                resource, body=body, name=name, namespace=namespace, content_type=MERGE_PATCH, serialize=False,
+                _request_timeout=timeout))
+        except ClusterError as error:
+            # Its own earlier attempt may be what the retry conflicts with: then the patch is there already, and
+            # re-applying the change to the object as it is now would make it twice.
+            patched = self._landed(error, current["apiVersion"], kind, name, namespace, patch)
         self.writes += 1
         self._record("patch", kind, name, namespace, body)
         return patched
@@ -278,20 +400,22 @@ class Cluster(object):
         if resource_version:
             options["preconditions"] = {"resourceVersion": resource_version}
         try:
-            self._call("delete %s" % describe(kind, name, namespace), lambda: self.client.delete(
-                resource, name=name, namespace=namespace, body=options, serialize=False))
+            self._call("delete %s" % describe(kind, name, namespace), lambda timeout: self.client.delete(
+                resource, name=name, namespace=namespace, body=options, serialize=False, _request_timeout=timeout))
         except ClusterError as error:
-            if error.status == 404:
+            if error.status != 404:
+                raise
+            # Already gone, unless an earlier attempt of this very delete is what removed it.
+            if not error.uncertain:
                 return False
-            raise
         self.writes += 1
         self._record("delete", kind, name, namespace, None)
         return True
 
     def evict(self, name, namespace, grace_period_seconds=None):
         """Evict a pod through the Eviction API: True when evicted, False when a
-        PodDisruptionBudget forbids it now (429; the caller decides when to try
-        again, so this 429 is not retried here)."""
+        PodDisruptionBudget forbids it now (a 429 naming the budget; the caller
+        decides when to try again). Throttling and server errors are retried."""
         if self.check_mode:
             self._record("create", "Eviction", name, namespace, None)
             return True
@@ -299,13 +423,24 @@ class Cluster(object):
         if grace_period_seconds is not None:
             body["deleteOptions"] = {"gracePeriodSeconds": grace_period_seconds}
         path = "/api/v1/namespaces/%s/pods/%s/eviction" % (namespace, name)
+        refusals = []
+
+        def retryable(error):
+            if is_budget_refusal(error):
+                refusals.append(error)
+                return False
+            return is_transient(error)
+
         try:
             self._call("evict %s" % describe("Pod", name, namespace),
-                       lambda: self.client.request("post", path, body=body, serialize=False), retry=False)
+                       lambda timeout: self.client.request("post", path, body=body, serialize=False, _request_timeout=timeout),
+                       retryable=retryable)
         except ClusterError as error:
-            if error.status == 429:
+            if refusals and error.status == 429:
                 return False
-            raise
+            # A pod an earlier attempt evicted may be gone by the time the retry asks.
+            if error.status != 404 or not error.uncertain:
+                raise
         self.writes += 1
         self._record("create", "Eviction", name, namespace, None)
         return True
@@ -317,30 +452,43 @@ class Cluster(object):
 
         `objects` maps each object's name to its latest state. The list gives
         the starting state and resourceVersion; a watch from there brings
-        every change. `timeout` bounds the whole wait in seconds; running out
-        is a ClusterError (status 504) saying `what` was awaited.
+        every change. A watch the server ends, cuts or fails transiently is
+        followed again from the last resourceVersion it delivered (after a
+        delay when it delivered nothing); an expired version (410) lists again.
+        `timeout` bounds the whole wait in seconds; running out is a
+        ClusterError (status 504) saying `what` was awaited, and why the watch
+        failed if it was failing.
         """
         resource = self.resource(api_version, kind)
         deadline = self._clock() + timeout
         objects, version = self._listed(api_version, kind, namespace, label_selector, field_selector)
+        watching = "watch %s" % describe(kind, namespace=namespace)
+        failures, failing = 0, None
         while True:
             outcome = condition(objects)
             if outcome:
                 return outcome
             remaining = deadline - self._clock()
             if remaining <= 0:
-                raise ClusterError("timed out after %gs waiting for %s" % (timeout, what), 504, "Timeout")
+                raise ClusterError("timed out after %gs waiting for %s%s" % (timeout, what, "; %s" % failing if failing else ""),
+                                   504, "Timeout")
+            seen = {"version": version, "events": 0}
             try:
-                version, outcome = self._follow(resource, namespace, label_selector, field_selector, version,
-                                                remaining, objects, condition)
-            except (DynamicApiError, ApiException) as error:
-                if getattr(error, "status", None) != 410:
-                    raise self._error(error, "watch %s" % describe(kind, namespace=namespace))
-                # The version expired from the server's history: start again from a list.
-                objects, version = self._listed(api_version, kind, namespace, label_selector, field_selector)
-                continue
-            except (HTTPError, OSError) as error:
-                raise self._error(error, "watch %s" % describe(kind, namespace=namespace))
+                outcome = self._follow(resource, namespace, label_selector, field_selector, seen, remaining, objects, condition)
+                failing = None
+            except (DynamicApiError, ApiException, HTTPError, OSError) as error:
+                if getattr(error, "status", None) == 410:
+                    # The version expired from the server's history: start again from a list.
+                    objects, version = self._listed(api_version, kind, namespace, label_selector, field_selector)
+                    continue
+                if not is_transient(error):
+                    raise self._error(error, watching)
+                failing = "%s" % self._error(error, watching)
+                failures = 0 if seen["events"] else failures + 1
+                if failures:
+                    # Nothing came through: back off (as asked by a 429) before the next attempt.
+                    self._sleep(min(retry_delay(error, failures - 1), max(deadline - self._clock(), 0)))
+            version = seen["version"]
             if outcome:
                 return outcome
 
@@ -348,18 +496,21 @@ class Cluster(object):
         items, version = self.list(api_version, kind, namespace, label_selector, field_selector)
         return dict((item["metadata"]["name"], item) for item in items), version
 
-    def _follow(self, resource, namespace, label_selector, field_selector, version, remaining, objects, condition):
-        """One watch stream: apply its events to `objects` until `condition` holds or the stream ends.
-
-        Returns (last resourceVersion seen, outcome or None)."""
+    def _follow(self, resource, namespace, label_selector, field_selector, seen, remaining, objects, condition):
+        """One watch stream from seen["version"]: apply its events to `objects` until `condition` holds (its outcome)
+        or the stream ends (None). `seen` keeps the last resourceVersion delivered and the events counted, also when
+        the stream breaks."""
         watcher = self._watcher()
+        seconds = max(1, int(remaining + 0.999))
         events = watcher.stream(
             resource.get, namespace=namespace, label_selector=label_selector, field_selector=field_selector,
-            resource_version=version, timeout_seconds=max(1, int(remaining + 0.999)), allow_watch_bookmarks=True,
-            serialize=False)
+            resource_version=seen["version"], timeout_seconds=seconds, allow_watch_bookmarks=True, serialize=False,
+            # The server ends the stream after `seconds`; the client gives up on a silent connection a little later.
+            _request_timeout=(self.request_timeout[0], seconds + self.request_timeout[0]))
         for event in events:
             obj = event["object"]
-            version = (obj.get("metadata") or {}).get("resourceVersion") or version
+            seen["version"] = (obj.get("metadata") or {}).get("resourceVersion") or seen["version"]
+            seen["events"] += 1
             if event["type"] == "BOOKMARK":
                 continue
             if event["type"] == "DELETED":
@@ -369,5 +520,5 @@ class Cluster(object):
             outcome = condition(objects)
             if outcome:
                 watcher.stop()
-                return version, outcome
-        return version, None
+                return outcome
+        return None

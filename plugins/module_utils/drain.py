@@ -73,6 +73,8 @@ class Drain(object):
         self.configmap, self.ledger, self.ledger_name = ledger_state
         self.clock, self.sleep = clock, sleep
         self.serving_label = params["serving_label"]
+        # The pods handed to their controller to be replaced (evicted, or a Deployment step begun for them).
+        self.handed = set()
         self.pods_report = []
         self.progress = {}
         self._reported = None
@@ -197,12 +199,21 @@ class Drain(object):
                 if error.status != 404:
                     raise
 
+    def put_back_after(self, error, names):
+        """put_back, after `error` stopped the batch; a failure to put a pod back is told with the error."""
+        try:
+            self.put_back(names)
+        except ClusterError as failure:
+            raise ClusterError("%s; putting pods %s back into rotation failed too: %s" % (error, ", ".join(names), failure),
+                               getattr(error, "status", None), getattr(error, "reason", None))
+
     def replace(self, names, last, report):
         if self.workload.kind == rolling.STATEFULSET:
             for name in names:
                 self.evict(name, self.params["timeout_grace_period"] if report[name]["timed_out"] else None)
+                self.handed.add(name)
         else:
-            self.step_deployment(len(names), last)
+            self.step_deployment(len(names), last, names)
 
     def evict(self, name, grace_period=None):
         """Evict a pod, waiting while a PodDisruptionBudget forbids it (429)."""
@@ -214,21 +225,22 @@ class Drain(object):
             self.sleep(min(self.params["poll_interval"], max(deadline - self.clock(), 0)))
             self.lease.renew()
 
-    def step_deployment(self, count, last):
-        """Let the Deployment's controller replace `count` old pods, the drained ones, and no more (the step's budget,
-        spent however late the pause lands), then pause it again, so that a run that stops between batches leaves it
-        held; the last step gives the Deployment back its own strategy, minReadySeconds and progressDeadlineSeconds
-        and leaves it resumed."""
+    def step_deployment(self, count, last, names=()):
+        """Let the Deployment's controller replace `count` old pods, the drained ones (`names`), and no more (the step's
+        budget, spent however late the pause lands), then pause it again, so that a run that stops between batches
+        leaves it held; the last step gives the Deployment back its own strategy, minReadySeconds and
+        progressDeadlineSeconds and leaves it resumed."""
         workload = self.workload
         if last:
-            self.cluster.update("apps/v1", rolling.DEPLOYMENT, workload.name, workload.namespace, rolling.released)
+            self.hand_over(names, lambda: self.cluster.update("apps/v1", rolling.DEPLOYMENT, workload.name, workload.namespace,
+                                                              rolling.released))
             return
         before = workload.obj
         current = rolling.new_replicaset(before, workload.replicasets)
         expected = ((current or {}).get("spec") or {}).get("replicas", 0) + count
         fields = rolling.step_fields(before, workload.replicasets, count)
-        self.cluster.update("apps/v1", rolling.DEPLOYMENT, workload.name, workload.namespace,
-                            lambda obj: rolling.stepping(obj, fields))
+        self.hand_over(names, lambda: self.cluster.update("apps/v1", rolling.DEPLOYMENT, workload.name, workload.namespace,
+                                                          lambda obj: rolling.stepping(obj, fields)))
 
         def stepped(replicasets):
             found = rolling.new_replicaset(before, replicasets.values())
@@ -242,6 +254,17 @@ class Drain(object):
             # Held again even when the step never comes, so a rollback finds the Deployment paused.
             self.cluster.update("apps/v1", rolling.DEPLOYMENT, workload.name, workload.namespace,
                                 lambda obj: dict(obj, spec=dict(obj["spec"], paused=True)))
+
+    def hand_over(self, names, step):
+        """Make the write that lets the controller replace the pods `names`; they are handed over once it is made, or
+        when it failed in a way that leaves open whether it was."""
+        try:
+            step()
+        except ClusterError as error:
+            if error.uncertain:
+                self.handed.update(names)
+            raise
+        self.handed.update(names)
 
     def wait_replaced(self, names, wanted):
         """Wait until `wanted` pods run the new revision, Ready, and none of the batch's pods is left."""
@@ -278,16 +301,18 @@ class Drain(object):
             progress.update(current=names, phase="draining", since=ledgers.timestamp(), sessions={})
             self._reported = self.clock()
             self.record("resume" if set(names) & set(resuming) else "drain", rolling.DRAINING, plan, progress)
-            self.take_out_of_rotation(names)
             try:
+                self.take_out_of_rotation(names)
                 self.drain(names, report)
-            except DrainFailed:
-                self.put_back(names)
+                replace_started = self.clock()
+                workload.refresh()
+                last = index == len(batches) - 1
+                self.replace(names, last, report)
+            except (DrainFailed, ClusterError) as error:
+                # What the controller was not given to replace goes back into rotation: a failed run leaves no pod
+                # out that the ledger does not say is draining, and no capacity behind.
+                self.put_back_after(error, [name for name in names if name not in self.handed])
                 raise
-            replace_started = self.clock()
-            workload.refresh()
-            last = index == len(batches) - 1
-            self.replace(names, last, report)
             workload.refresh()
             on_target += len(names)
             self.wait_replaced(names, on_target)

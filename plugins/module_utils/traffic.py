@@ -14,7 +14,7 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import (
     strip_server_fields,
 )
 from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import deployment_problems, selector_string
-from ansible_collections.cxpe.rollout.plugins.module_utils.routers import serving_problems
+from ansible_collections.cxpe.rollout.plugins.module_utils.routers import RouterError, serving_problems
 
 ENDPOINT_SLICE_SERVICE = "kubernetes.io/service-name"
 
@@ -106,6 +106,26 @@ def move(cluster, changes, shares, settle=None):
         for (header, old), (_header, new) in zip(router.objects(before), router.objects(after_objects[router.key])):
             differences.append(diff_entry(old, new, header))
     return after_objects, differences
+
+
+def put_back(cluster, changes, error, settle=None):
+    """After `error` stopped a traffic change before the ledger recorded it, route the routers of `changes`
+    [(router, before, planned)] as they did before it, the last first, so that none serves what the ledger does not
+    say. Each is read again: one the change never reached is left as it is, one it reached in part is completed back.
+    Returns the ClusterError to raise: `error`'s message, and what was put back or what could not be."""
+    restored = []
+    for router, before, _planned in reversed(changes):
+        try:
+            current = router.read(cluster)
+            if current is None or router.shares(current) == router.shares(before):
+                continue
+            router.apply(cluster, current, router.shares(before), settle)
+            restored.append(router.describe())
+        except (ClusterError, RouterError) as failure:
+            return ClusterError("%s; putting %s back failed too, so it routes what the ledger does not say: %s"
+                                % (error, router.describe(), failure), getattr(error, "status", None), getattr(error, "reason", None))
+    done = "put back as they were: %s" % ", ".join(reversed(restored)) if restored else "no router had changed yet"
+    return ClusterError("%s; %s" % (error, done), getattr(error, "status", None), getattr(error, "reason", None))
 
 
 def record(cluster, namespace, service, ledger_name, configmap, entry, apply_entry, strategy):

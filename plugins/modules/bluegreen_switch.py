@@ -203,6 +203,7 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.args_common import (
     argument_spec,
     login,
 )
+from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import ClusterError
 from ansible_collections.cxpe.rollout.plugins.module_utils.labels import COLORS, other_color
 from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import selector_string
 from ansible_collections.cxpe.rollout.plugins.module_utils.runner import run_module
@@ -211,6 +212,7 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import blu
 from ansible_collections.cxpe.rollout.plugins.module_utils.traffic import (
     diff_entry,
     move,
+    put_back,
     read_routers,
     record,
     shares_of,
@@ -272,15 +274,19 @@ def read_and_plan(cluster, params):
 
 
 def write(cluster, params, read, plan):
-    """Make the planned writes: routers, preview, ledger. Returns (routers after, ledger ConfigMap, diff)."""
+    """Make the planned writes: routers, preview, ledger. Returns (routers after, ledger ConfigMap, diff).
+    A failure before the ledger has recorded the switch puts the routers back: none is left half switched."""
     target, namespace = plan["target"], params["namespace"]
-    after_objects, differences = move(cluster, plan["changes"], {target: 100})
-    if plan["preview_change"]:
-        router, before, _planned = plan["preview_change"]
-        before, after = router.apply(cluster, before, {other_color(target): 100})
-        differences.append(diff_entry(before, after, router.describe() + " (preview)"))
-    configmap, recorded = record(cluster, namespace, params["service"], read["ledger_name"], read["configmap"],
-                                 plan["ledger_entry"], bluegreen.apply_entry, bluegreen.STRATEGY)
+    try:
+        after_objects, differences = move(cluster, plan["changes"], {target: 100})
+        if plan["preview_change"]:
+            router, before, _planned = plan["preview_change"]
+            before, after = router.apply(cluster, before, {other_color(target): 100})
+            differences.append(diff_entry(before, after, router.describe() + " (preview)"))
+        configmap, recorded = record(cluster, namespace, params["service"], read["ledger_name"], read["configmap"],
+                                     plan["ledger_entry"], bluegreen.apply_entry, bluegreen.STRATEGY)
+    except (ClusterError, ledgers.LedgerError) as error:
+        raise put_back(cluster, plan["changes"] + ([plan["preview_change"]] if plan["preview_change"] else []), error)
     routers = [(router, after_objects.get(router.key, obj)) for router, obj in read["routers"]]
     return routers, configmap, differences + recorded
 

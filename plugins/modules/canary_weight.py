@@ -177,6 +177,7 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.args_common import (
     argument_spec,
     login,
 )
+from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import ClusterError
 from ansible_collections.cxpe.rollout.plugins.module_utils.labels import TRACKS
 from ansible_collections.cxpe.rollout.plugins.module_utils.readiness import selector_string
 from ansible_collections.cxpe.rollout.plugins.module_utils.runner import run_module
@@ -185,6 +186,7 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import can
 from ansible_collections.cxpe.rollout.plugins.module_utils.traffic import (
     companion_problems,
     move,
+    put_back,
     read_routers,
     record,
     shares_of,
@@ -231,16 +233,20 @@ def read_and_plan(cluster, params):
 
 
 def write(cluster, params, read, plan):
-    """Make the planned writes: routers, then the ledger. Returns (routers after, ledger ConfigMap, diff)."""
+    """Make the planned writes: routers, then the ledger. Returns (routers after, ledger ConfigMap, diff).
+    A failure before the ledger has recorded the weight puts the routers back: no weight goes unrecorded."""
     namespace = params["namespace"]
 
     def settle(names):
         if not cluster.check_mode:
             wait_until_available(cluster, namespace, names, params["wait_timeout"])
 
-    after_objects, differences = move(cluster, plan["changes"], canary.shares_for(plan["weight"]), settle)
-    configmap, recorded = record(cluster, namespace, params["service"], read["ledger_name"], read["configmap"],
-                                 plan["ledger_entry"], canary.apply_entry, canary.STRATEGY)
+    try:
+        after_objects, differences = move(cluster, plan["changes"], canary.shares_for(plan["weight"]), settle)
+        configmap, recorded = record(cluster, namespace, params["service"], read["ledger_name"], read["configmap"],
+                                     plan["ledger_entry"], canary.apply_entry, canary.STRATEGY)
+    except (ClusterError, ledgers.LedgerError) as error:
+        raise put_back(cluster, plan["changes"], error, settle)
     routers = [(router, after_objects.get(router.key, obj)) for router, obj in read["routers"]]
     return routers, configmap, differences + recorded
 

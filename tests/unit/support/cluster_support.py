@@ -65,6 +65,7 @@ class FakeClient(object):
         self.objects = {}
         self.requests = []
         self.failures = {}
+        self.timeouts = []
         self.before_patch = None
         self.resources = Resources(served or set([("v1", "ConfigMap"), ("v1", "Service"), ("v1", "Pod"),
                                                   ("apps/v1", "Deployment"), ("discovery.k8s.io/v1", "EndpointSlice")]))
@@ -83,7 +84,9 @@ class FakeClient(object):
         if pending:
             raise pending.pop(0)
 
-    def get(self, resource, name=None, namespace=None, label_selector=None, field_selector=None, serialize=True):
+    def get(self, resource, name=None, namespace=None, label_selector=None, field_selector=None, serialize=True,
+            _request_timeout=None):
+        self.timeouts.append(_request_timeout)
         self.requests.append(("get" if name else "list", resource.kind, name))
         self._fail("get" if name else "list")
         if name:
@@ -94,14 +97,14 @@ class FakeClient(object):
         items = [obj for (kind, ns, _name), obj in sorted(self.objects.items()) if kind == resource.kind and ns == namespace]
         return Response({"items": items, "metadata": {"resourceVersion": str(self.version)}})
 
-    def create(self, resource, body=None, namespace=None, serialize=True):
+    def create(self, resource, body=None, namespace=None, serialize=True, _request_timeout=None):
         self.requests.append(("create", resource.kind, body["metadata"]["name"]))
         self._fail("create")
         if (resource.kind, namespace, body["metadata"]["name"]) in self.objects:
             raise api_error(409, "already exists")
         return Response(self.put(body))
 
-    def patch(self, resource, body=None, name=None, namespace=None, content_type=None, serialize=True):
+    def patch(self, resource, body=None, name=None, namespace=None, content_type=None, serialize=True, _request_timeout=None):
         self.requests.append(("patch", resource.kind, name))
         assert content_type == "application/merge-patch+json"
         if self.before_patch:
@@ -115,21 +118,22 @@ class FakeClient(object):
         merge(patched, dict(body, metadata=dict((k, v) for k, v in body["metadata"].items() if k != "resourceVersion")))
         return Response(self.put(patched))
 
-    def delete(self, resource, name=None, namespace=None, body=None, serialize=True):
+    def delete(self, resource, name=None, namespace=None, body=None, serialize=True, _request_timeout=None):
         self.requests.append(("delete", resource.kind, name))
         self._fail("delete")
         if self.objects.pop((resource.kind, namespace, name), None) is None:
             raise api_error(404, "not found")
         return Response({"kind": "Status", "status": "Success"})
 
-    def request(self, method, path, body=None, serialize=True):
+    def request(self, method, path, body=None, serialize=True, _request_timeout=None):
         self.requests.append((method, "Eviction", body["metadata"]["name"]))
         self._fail("evict")
         return Response({"kind": "Status", "status": "Success"})
 
 
 class ScriptedWatch(object):
-    """Watch.stream stand-in: each call plays the next list of events (or raises the next exception)."""
+    """Watch.stream stand-in: each call plays the next list of events (or raises the next exception); an exception
+    in a list breaks that stream there, as a dropped connection does."""
 
     def __init__(self, streams):
         self.streams = list(streams)
@@ -145,6 +149,8 @@ class ScriptedWatch(object):
         if isinstance(events, Exception):
             raise events
         for event in events:
+            if isinstance(event, Exception):
+                raise event
             yield event
             if self.stopped:
                 return

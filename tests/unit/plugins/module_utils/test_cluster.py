@@ -8,14 +8,17 @@ __metaclass__ = type
 
 import pytest
 from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import (
+    REQUEST_TIMEOUT,
     Cluster,
     ClusterError,
+    contains,
     describe,
     merge_patch,
     strip_server_fields,
 )
 from cluster_support import FakeClient, Response, ScriptedWatch, api_error, configmap
 from kubernetes.client.rest import ApiException
+from urllib3.exceptions import NewConnectionError, ProtocolError, ReadTimeoutError
 
 
 def cluster(*objects, **options):
@@ -78,17 +81,139 @@ def test_throttling_and_server_errors_are_retried_a_bounded_number_of_times():
     assert client.requests.count(("get", "ConfigMap", "here")) == 1 + 2 + 3
 
 
-def test_an_unreachable_server_is_a_cluster_error():
-    api, client, _delays = cluster()
-    client.failures["list"] = [OSError("Connection refused")]
-    with pytest.raises(ClusterError, match="cannot list ConfigMaps in ns: the API server is unreachable: Connection refused"):
+def test_an_unreachable_server_is_tried_again_then_a_cluster_error():
+    api, client, delays = cluster()
+    client.failures["list"] = [OSError("Connection refused")] * 5
+    with pytest.raises(ClusterError, match=r"cannot list ConfigMaps in ns: the API server is unreachable: Connection refused \(5 attempts\)"):
         api.list("v1", "ConfigMap", "ns")
+    # The delay doubles up to its ceiling.
+    assert delays == [0.2, 0.4, 0.8, 1.6]
+
+
+def test_retry_after_is_honoured_however_long_within_the_budget():
+    api, client, delays = cluster(configmap("here"))
+    client.failures["get"] = [api_error(429, "slow down", {"Retry-After": "12"}), api_error(429, "slow down", {"Retry-After": "12"})]
+    assert api.get("v1", "ConfigMap", "here", "ns") is not None
+    assert delays == [12.0, 12.0]
+    # A third wait of 12 s would pass the 30 s budget: the request fails at once instead of retrying early.
+    client.failures["get"] = [api_error(429, "slow down", {"Retry-After": "12"})] * 3
+    delays[:] = []
+    with pytest.raises(ClusterError, match=r"cannot read ConfigMap ns/here within the retry budget of 30s \(the server asks to wait 12s more\): "
+                                           r"slow down \(3 attempts\)") as error:
+        api.get("v1", "ConfigMap", "here", "ns")
+    assert error.value.status == 429 and delays == [12.0, 12.0]
+
+
+def test_every_request_carries_the_client_timeout_and_a_timeout_is_tried_again():
+    api, client, delays = cluster(configmap("here"))
+    client.failures["get"] = [ReadTimeoutError(None, "/api/v1/namespaces/ns/configmaps/here", "Read timed out. (read timeout=75)")]
+    assert api.get("v1", "ConfigMap", "here", "ns") is not None
+    assert client.timeouts == [REQUEST_TIMEOUT, REQUEST_TIMEOUT] and delays == [0.2]
+    client.failures["get"] = [ReadTimeoutError(None, "/here", "Read timed out.")] * 5
+    with pytest.raises(ClusterError, match="cannot read ConfigMap ns/here: the API server did not answer in time: .*Read timed out"):
+        api.get("v1", "ConfigMap", "here", "ns")
+
+
+def test_urllib3_is_left_no_retries_of_its_own():
+    class Pools(object):
+        connection_pool_kw = {"maxsize": 4}
+
+    client = FakeClient()
+    client.client = type("ApiClient", (), {"rest_client": type("RESTClient", (), {"pool_manager": Pools()})()})()
+    Cluster(client)
+    assert Pools.connection_pool_kw == {"maxsize": 4, "retries": False}
+
+
+class LosingClient(FakeClient):
+    """Applies the first `lost` writes of a verb and then loses the answer (a 504, as after a request timeout)."""
+
+    def __init__(self, objects=(), lost=None):
+        super(LosingClient, self).__init__(objects)
+        self.lost = dict(lost or {})
+
+    def _lose(self, verb, response):
+        if self.lost.get(verb):
+            self.lost[verb] -= 1
+            raise api_error(504, "Timeout: request did not complete within requested timeout - context deadline exceeded")
+        return response
+
+    def patch(self, *args, **kwargs):
+        return self._lose("patch", super(LosingClient, self).patch(*args, **kwargs))
+
+    def create(self, *args, **kwargs):
+        return self._lose("create", super(LosingClient, self).create(*args, **kwargs))
+
+    def delete(self, *args, **kwargs):
+        return self._lose("delete", super(LosingClient, self).delete(*args, **kwargs))
+
+
+def append(obj):
+    """A change that is not idempotent: applied twice, it leaves two entries."""
+    return dict(obj, data=dict(obj["data"], history=obj["data"]["history"] + "x"))
+
+
+def test_a_patch_whose_answer_was_lost_is_not_made_twice():
+    client = LosingClient([configmap("cm", {"history": ""})], lost={"patch": 1})
+    api = Cluster(client, sleep=lambda seconds: None)
+    _before, after = api.update("v1", "ConfigMap", "cm", "ns", append)
+    # The retry conflicted with the first attempt, which had been applied: read back, it is not applied again.
+    assert after["data"]["history"] == "x" and client.objects[("ConfigMap", "ns", "cm")]["data"]["history"] == "x"
+    assert [verb for verb, _kind, _name in client.requests] == ["get", "patch", "patch", "get"]
+    assert api.writes == 1 and len(api.operations) == 1
+
+
+def test_a_conflict_after_a_lost_answer_is_still_someone_elses_change_when_the_patch_is_not_there():
+    client = LosingClient([configmap("cm", {"history": ""})])
+    client.failures["patch"] = [api_error(503, "unavailable"), api_error(409, "the object has been modified")]
+    api = Cluster(client, sleep=lambda seconds: None)
+    _before, after = api.update("v1", "ConfigMap", "cm", "ns", append)
+    assert after["data"]["history"] == "x"
+    assert [verb for verb, _kind, _name in client.requests] == ["get", "patch", "patch", "get", "get", "patch"]
+
+
+def test_a_write_that_failed_and_is_not_there_when_read_back_is_known_not_applied():
+    client = FakeClient([configmap("cm", {"history": ""})])
+    client.failures["patch"] = [api_error(500, "etcdserver: leader changed")] * 5
+    api = Cluster(client, sleep=lambda seconds: None)
+    with pytest.raises(ClusterError, match=r"cannot update ConfigMap ns/cm: etcdserver: leader changed \(5 attempts\)") as error:
+        api.update("v1", "ConfigMap", "cm", "ns", append)
+    assert error.value.uncertain is False and api.writes == 0
+    assert [verb for verb, _kind, _name in client.requests] == ["get"] + ["patch"] * 5 + ["get"]
+    # Unless it cannot be read back either.
+    client.failures["patch"] = [api_error(500, "etcdserver: leader changed")] * 5
+    client.failures["get"] = [OSError("Connection refused")] * 5
+    with pytest.raises(ClusterError) as error:
+        api.update("v1", "ConfigMap", "cm", "ns", append, current=client.objects[("ConfigMap", "ns", "cm")])
+    assert error.value.uncertain is True
+
+
+def test_a_create_or_delete_whose_answer_was_lost_is_taken_for_done():
+    client = LosingClient(lost={"create": 1, "delete": 1})
+    api = Cluster(client, sleep=lambda seconds: None)
+    created = api.create(configmap("cm", {"a": "1"}))
+    assert created["metadata"]["resourceVersion"] and api.writes == 1
+    assert [verb for verb, _kind, _name in client.requests] == ["create", "create", "get"]
+    assert api.delete("v1", "ConfigMap", "cm", "ns") is True and api.writes == 2
+    # Without a lost answer, an object that already exists is the caller's to handle.
+    api.create(configmap("other"))
+    with pytest.raises(ClusterError) as error:
+        api.create(configmap("other"))
+    assert error.value.status == 409 and not error.value.uncertain
+
+
+def test_contains_says_whether_a_merge_patch_is_already_applied():
+    obj = {"metadata": {"labels": {"a": "1"}}, "data": {"k": "v", "x": "y"}}
+    assert contains(obj, {"data": {"k": "v"}, "metadata": {"labels": {"a": "1"}}})
+    assert contains(obj, {"data": {"gone": None}})
+    assert not contains(obj, {"data": {"x": None}})
+    assert not contains(obj, {"data": {"k": "w"}})
+    assert not contains(obj, {"spec": {"replicas": 1}})
 
 
 class VersionClient(FakeClient):
     """Answers GET /version, failing first with the errors in `failures["version"]`."""
 
-    def request(self, method, path, body=None, serialize=True):
+    def request(self, method, path, body=None, serialize=True, _request_timeout=None):
         self.requests.append((method, path, None))
         self._fail("version")
         return Response({"major": "1", "minor": "32", "gitVersion": "v1.32.4"})
@@ -181,6 +306,24 @@ def test_an_eviction_a_disruption_budget_forbids_is_not_retried():
     assert api.evict("pod-1", "ns") is True and api.writes == 1
 
 
+def throttled():
+    """What the API server's priority and fairness filter answers: 429, Retry-After, a plain-text body."""
+    error = ApiException(status=429, reason="Too Many Requests")
+    error.body, error.headers = "Too many requests, please try again later.\n", {"Retry-After": "2"}
+    return error
+
+
+def test_an_eviction_throttled_or_failed_by_the_server_is_tried_again():
+    api, client, delays = cluster()
+    client.failures["evict"] = [throttled(), api_error(500, "etcdserver: leader changed")]
+    assert api.evict("pod-1", "ns") is True
+    assert delays == [2.0, 0.4] and api.writes == 1
+    # Throttled to the end, it is an error, not a budget's refusal.
+    client.failures["evict"] = [throttled()] * 5
+    with pytest.raises(ClusterError, match=r"cannot evict Pod ns/pod-1: 429 Too Many Requests \(5 attempts\)"):
+        api.evict("pod-1", "ns")
+
+
 def event(kind, name, version, **fields):
     obj = {"metadata": {"name": name, "resourceVersion": version}}
     obj.update(fields)
@@ -225,3 +368,61 @@ def test_wait_times_out_with_what_it_waited_for():
     with pytest.raises(ClusterError, match="timed out after 5s waiting for cm to appear") as error:
         api.wait("v1", "ConfigMap", "ns", lambda objects: "cm" in objects, 5, "cm to appear")
     assert error.value.status == 504
+
+
+def test_a_watch_cut_mid_stream_is_followed_again_from_the_last_version_it_delivered():
+    watch = ScriptedWatch([
+        [event("ADDED", "a", "201"), ProtocolError("Response ended prematurely")],
+        [ProtocolError("Response ended prematurely")],
+        [event("ADDED", "b", "207")],
+    ])
+    api, client, delays = cluster(watcher=watch)
+    names = api.wait("v1", "ConfigMap", "ns", lambda objects: sorted(objects) if len(objects) == 2 else None, 5, "two")
+    assert names == ["a", "b"]
+    assert [call["resource_version"] for call in watch.calls] == ["100", "201", "201"]
+    # At once after a stream that brought something; after one that brought nothing, a delay.
+    assert delays == [0.2]
+    assert [verb for verb, _kind, _name in client.requests] == ["list"]
+    assert watch.calls[0]["_request_timeout"] == (REQUEST_TIMEOUT[0], 5 + REQUEST_TIMEOUT[0])
+
+
+def test_a_throttled_or_failing_watch_is_tried_again_after_its_retry_after():
+    failing = api_error(500, "Internal error occurred: etcd cluster is unavailable")
+    watch = ScriptedWatch([api_error(429, "slow down", {"Retry-After": "3"}), failing, [event("ADDED", "a", "201")]])
+    api, _client, delays = cluster(watcher=watch)
+    assert api.wait("v1", "ConfigMap", "ns", lambda objects: "a" in objects, 60, "a")
+    assert delays == [3.0, 0.4]
+
+
+def test_a_watch_that_keeps_failing_times_out_naming_the_failure_and_one_that_is_refused_fails_at_once():
+    now = [0.0]
+
+    def clock():
+        return now[0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    watch = ScriptedWatch([[ProtocolError("Connection broken: IncompleteRead")]] * 10)
+    api = Cluster(FakeClient(), watcher=watch, clock=clock, sleep=sleep)
+    with pytest.raises(ClusterError, match="timed out after 3s waiting for cm to appear; cannot watch ConfigMaps in ns: "
+                                           "the API server is unreachable: Connection broken") as error:
+        api.wait("v1", "ConfigMap", "ns", lambda objects: "cm" in objects, 3, "cm to appear")
+    # Delays of 0.2, 0.4, 0.8 and 1.6 s fill the 3 s.
+    assert error.value.status == 504 and len(watch.calls) == 4
+
+    watch = ScriptedWatch([api_error(403, 'configmaps is forbidden: User "x" cannot watch resource "configmaps"')])
+    api = Cluster(FakeClient(), watcher=watch, sleep=sleep)
+    with pytest.raises(ClusterError, match="cannot watch ConfigMaps in ns: configmaps is forbidden") as error:
+        api.wait("v1", "ConfigMap", "ns", lambda objects: "cm" in objects, 3, "cm to appear")
+    assert error.value.status == 403 and len(watch.calls) == 1
+
+
+def test_a_connection_never_made_leaves_no_doubt_about_a_write():
+    client = FakeClient([configmap("cm", {"history": ""})])
+    client.failures["patch"] = [NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused"),
+                                api_error(409, "the object has been modified")]
+    api = Cluster(client, sleep=lambda seconds: None)
+    api.update("v1", "ConfigMap", "cm", "ns", append)
+    # The conflict is someone else's change: read again and re-applied, with no check for a write of its own.
+    assert [verb for verb, _kind, _name in client.requests] == ["get", "patch", "patch", "get", "patch"]

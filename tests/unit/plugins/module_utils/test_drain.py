@@ -15,7 +15,7 @@ import pytest
 from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import Cluster, ClusterError
 from ansible_collections.cxpe.rollout.plugins.module_utils.drain import Drain, Workload
 from ansible_collections.cxpe.rollout.plugins.module_utils.strategies import rolling
-from cluster_support import FakeClient
+from cluster_support import FakeClient, api_error
 from workload_objects import deployment
 
 SERVED = set([("apps/v1", "Deployment"), ("apps/v1", "ReplicaSet"), ("v1", "Pod")])
@@ -112,3 +112,31 @@ def test_a_deployment_no_step_changed_is_only_resumed():
     drain = drain_of(client)
     drain.step_deployment(0, last=True)
     assert [operation["body"]["spec"] for operation in drain.cluster.operations] == [{"paused": False}]
+
+
+class StepRefused(FakeClient):
+    """Every write of a Deployment fails (500), whatever else goes through."""
+
+    def patch(self, resource, **kwargs):
+        if resource.kind == "Deployment":
+            self.requests.append(("patch", "Deployment", kwargs["name"]))
+            raise api_error(500, "Internal error occurred: etcdserver: leader changed")
+        return super(StepRefused, self).patch(resource, **kwargs)
+
+
+def test_a_batch_its_controller_was_not_given_goes_back_into_rotation_when_the_run_fails():
+    labels = {"app.kubernetes.io/name": "web", "cxpe.io/color": "green", "cxpe.io/serving": "true"}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-green-5d8f-a", "namespace": "ns", "labels": labels}}
+    client = StepRefused([paused_web(), replicaset("1", "5d8f", 4, 4), pod],
+                         served=SERVED | set([("v1", "ConfigMap"), ("discovery.k8s.io/v1", "EndpointSlice")]))
+    cluster = Cluster(client, sleep=lambda seconds: None)
+    params = dict(PARAMS, rotation_delay=0, poll_interval=0, drain_timeout=10, on_timeout="fail", progress_interval=30,
+                  reason=None, actor="me")
+    drain = Drain(cluster, Workload(cluster, rolling.DEPLOYMENT, "web-green", "ns"), params, None, Lease(), (None, None, "web-green-rollout"))
+    plan = rolling.new_plan(rolling.DEPLOYMENT, paused_web(), "2", ["web-green-5d8f-a"], 1, "2026-01-31T12:00:00Z")
+    with pytest.raises(ClusterError, match="cannot update Deployment ns/web-green: Internal error occurred: etcdserver: leader changed"):
+        drain.run(plan, [])
+    # Labelled out of rotation for its drain, then back once the step was refused.
+    stored = client.objects[("Pod", "ns", "web-green-5d8f-a")]["metadata"]
+    assert stored["labels"]["cxpe.io/serving"] == "true" and rolling.DELETION_COST not in (stored.get("annotations") or {})
+    assert drain.handed == set()

@@ -282,7 +282,7 @@ def test_an_incomplete_switch_is_told_from_the_service_not_the_ledger():
 class VersionClient(FakeClient):
     """The dynamic client stand-in, answering GET /version too."""
 
-    def request(self, method, path, body=None, serialize=True):
+    def request(self, method, path, body=None, serialize=True, _request_timeout=None):
         self.requests.append((method, path, None))
         return Response(VERSION)
 

@@ -11,10 +11,12 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import Cluste
 from ansible_collections.cxpe.rollout.plugins.module_utils.routers import make_router
 from ansible_collections.cxpe.rollout.plugins.module_utils.traffic import (
     diff_entry,
+    move,
+    put_back,
     read_routers,
     wait_until_serving,
 )
-from cluster_support import FakeClient, ScriptedWatch
+from cluster_support import FakeClient, ScriptedWatch, api_error
 
 
 def service(name, color):
@@ -64,3 +66,40 @@ def test_a_timeout_says_what_still_serves():
     with pytest.raises(ClusterError, match="timed out after 5s waiting for Services web to serve only the target's ready pods: "
                                            "Service web still sends traffic to pods that are not green: b1"):
         wait_until_serving(Cluster(client, watcher=watch, clock=clock), "ns", [("web", "green", 100)], {"green": ["g1"]}, 5)
+
+
+def switched(client, names):
+    """Two Service routers of blue, planned to green, and the change made to as many of them as `names` lists."""
+    cluster = Cluster(client, sleep=lambda seconds: None)
+    routers = read_routers(cluster, [make_router({"kind": "service", "name": name}, "ns", "web") for name in ("web", "web-internal")])
+    changes = [(router, obj, router.route(obj, {"green": 100})) for router, obj in routers]
+    move(cluster, [change for change in changes if change[0].name in names], {"green": 100})
+    return cluster, changes
+
+
+def colors(client):
+    return [client.objects[("Service", "ns", name)]["spec"]["selector"]["cxpe.io/color"] for name in ("web", "web-internal")]
+
+
+def test_put_back_routes_the_routers_a_failed_change_reached_as_before():
+    client = FakeClient([service("web", "blue"), service("web-internal", "blue")])
+    cluster, changes = switched(client, ["web"])
+    assert colors(client) == ["green", "blue"]
+    error = put_back(cluster, changes, ClusterError("cannot update ConfigMap ns/web-rollout: etcd timed out", 500, "Internal Server Error"))
+    assert colors(client) == ["blue", "blue"]
+    assert str(error) == "cannot update ConfigMap ns/web-rollout: etcd timed out; put back as they were: Service ns/web"
+    assert error.status == 500
+    # The one it never reached is read, not written.
+    assert [verb for verb, kind, _name in client.requests[-3:]] == ["get", "get", "patch"]
+
+
+def test_put_back_says_when_nothing_had_changed_and_when_a_router_cannot_be_put_back():
+    client = FakeClient([service("web", "blue"), service("web-internal", "blue")])
+    cluster, changes = switched(client, [])
+    assert str(put_back(cluster, changes, ClusterError("cannot update Service ns/web: boom", 500))) == (
+        "cannot update Service ns/web: boom; no router had changed yet")
+    cluster, changes = switched(client, ["web", "web-internal"])
+    client.failures["patch"] = [api_error(403, 'services "web-internal" is forbidden')]
+    error = put_back(cluster, changes, ClusterError("cannot create ConfigMap ns/web-rollout: boom", 500))
+    assert str(error) == ("cannot create ConfigMap ns/web-rollout: boom; putting Service ns/web-internal back failed too, so it "
+                          "routes what the ledger does not say: cannot update Service ns/web-internal: services \"web-internal\" is forbidden")
