@@ -33,7 +33,18 @@ done
 "$bin/ansible-galaxy" collection install --no-deps --offline -p "$out/collections" "$tarball" > "$out/install.log" 2>&1
 installed="$out/collections/ansible_collections/cxpe/rollout"
 
-echo "== galaxy-importer $tarball"
+# ansible-lint as galaxy-importer runs it (its virtual environment: ansible-core and the dependencies alone), with
+# every rule of the production profile and no time limit, side by side with the import. The installed tree gets a
+# git repository of its own, as in `make collection`: ansible-lint lists a tree's files with git, and this one sits
+# in the source tree's ignored build directory.
+git -C "$installed" init --quiet
+(
+    cd "$installed"
+    env PATH="$importer_venv/bin:$PATH" PYTHONPATH="$out/deps" ANSIBLE_COLLECTIONS_PATH="$out/collections" \
+        "$importer_venv/bin/ansible-lint" --profile production --offline --nocolor
+) > "$out/lint.log" 2>&1 &
+lint_pid=$!
+
 # galaxy-importer writes importer_result.json to the directory it runs in.
 importer_status=0
 (
@@ -42,20 +53,14 @@ importer_status=0
         GALAXY_IMPORTER_CONFIG="$root/tests/release/galaxy-importer.cfg" \
         "$importer_venv/bin/python" -m galaxy_importer.main "$tarball"
 ) > "$out/importer.log" 2>&1 || importer_status=$?
+lint_status=0
+wait "$lint_pid" || lint_status=$?
+
+echo "== galaxy-importer $tarball"
 cat "$out/importer.log"
 errors="$(grep -c '^ERROR' "$out/importer.log" || true)"
 warnings="$(grep -c '^WARNING' "$out/importer.log" || true)"
 echo "== galaxy-importer: exit status $importer_status, $errors errors, $warnings warnings"
-if [[ "$importer_status" -ne 0 || "$errors" -ne 0 || "$warnings" -ne 0 ]]; then
-    exit 1
-fi
-
-# ansible-lint as galaxy-importer runs it (its virtual environment: ansible-core and the dependencies alone), with
-# every rule of the production profile and no time limit. The installed tree gets a git repository of its own, as in
-# `make collection`: ansible-lint lists a tree's files with git, and this one sits in the source tree's ignored
-# build directory.
-echo "== ansible-lint --profile production, on the installed collection"
-git -C "$installed" init --quiet
-cd "$installed"
-env PATH="$importer_venv/bin:$PATH" PYTHONPATH="$out/deps" ANSIBLE_COLLECTIONS_PATH="$out/collections" \
-    "$importer_venv/bin/ansible-lint" --profile production --offline --nocolor
+echo "== ansible-lint --profile production, on the installed collection: exit status $lint_status"
+cat "$out/lint.log"
+[[ "$importer_status" -eq 0 && "$errors" -eq 0 && "$warnings" -eq 0 && "$lint_status" -eq 0 ]]
