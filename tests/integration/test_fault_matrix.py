@@ -2,8 +2,8 @@
 # Copyright: (c) 2026, cxpe.rollout maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fault matrix: every module that writes (bluegreen_switch, canary_weight, rolling_drain, and with them the
-ledger) against every fault kubesim injects (500s, 429 with Retry-After, 409 Conflict, slow reads, watches cut,
-the controllers paused, the ledger's writes refused).
+ledger) against every fault kubesim injects (500s, 429 with Retry-After, 409 Conflict, slow reads, watches cut or
+expired, the controllers paused, the ledger's writes refused, a write failing in the middle of a change).
 
 Each run either completes or fails with a message naming the fault, and either way the routers, the workloads
 and the ledger agree afterwards (fault_matrix_support's checkers). Each cell has a namespace of its own on one
@@ -60,7 +60,7 @@ PAUSE_WINDOW_SECONDS = 2
 LEDGER_FAULT = "etcdserver: request timed out"
 FORKS = 8
 
-# rules(namespace) -> kubesim fault rules; window: the cell runs while the controllers are paused; signature: what
+# rules(namespace, module) -> kubesim fault rules; window: the cell runs while the controllers are paused; signature: what
 # the message of a failure caused by the fault says.
 Fault = collections.namedtuple("Fault", "title rules window signature")
 
@@ -87,6 +87,10 @@ def watches_cut(namespace, _module):
     return [{"fault": "cut-watch", "namespace": namespace, "events": 1, "seconds": 0.5}]
 
 
+def watches_expired(namespace, _module):
+    return [{"fault": "expire-watch", "namespace": namespace, "count": 2}]
+
+
 def ledger_refused(namespace, _module):
     return [{"fault": "error", "verb": verb, "namespace": namespace, "resource": "configmaps", "message": LEDGER_FAULT}
             for verb in ("POST", "PATCH")]
@@ -111,6 +115,8 @@ FAULTS = collections.OrderedDict([
                       "Timeout: request did not complete")),
     ("cut-watch", Fault("every watch is cut after its first event or 0.5 s, while the controllers are paused", watches_cut, True,
                         "watch")),
+    ("expire-watch", Fault("the first two watches find their resourceVersion expired (410), while the controllers are paused",
+                           watches_expired, True, "410")),
     ("pause", Fault("the controllers are paused until every run has waited on them %d s" % PAUSE_WINDOW_SECONDS, None, True,
                     "timed out")),
     ("ledger", Fault("every write of the ledger ConfigMap answers 500", ledger_refused, False, LEDGER_FAULT)),

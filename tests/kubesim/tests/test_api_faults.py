@@ -166,6 +166,26 @@ def test_a_watch_cut_after_some_seconds(kubesim):
         list(stream)
 
 
+def test_an_expired_watch_is_an_error_event_with_a_410_and_a_list_starts_again(kubesim):
+    core = core_api(kubesim)
+    start = core.list_namespaced_config_map("default").metadata.resource_version
+    core.create_namespaced_config_map("default", {"metadata": {"name": "settings"}})
+    add_fault(kubesim, fault="expire-watch", resource="configmaps", count=1)
+
+    with pytest.raises(kubernetes.client.ApiException) as error:
+        list(kubernetes.watch.Watch().stream(core.list_namespaced_config_map, "default", resource_version=start, timeout_seconds=10))
+    assert error.value.status == 410 and "Expired: The resourceVersion for the provided watch is too old." in error.value.reason
+    # The store is as it was: a list and a watch from it see everything.
+    listed = core.list_namespaced_config_map("default")
+    assert [item.metadata.name for item in listed.items] == ["settings"]
+    stream = kubernetes.watch.Watch().stream(core.list_namespaced_config_map, "default", resource_version=listed.metadata.resource_version,
+                                             timeout_seconds=1)
+    assert list(stream) == []
+    assert requests_by_label(kubesim, resource="configmaps", verb="WATCH") == {("WATCH", "namespace", "", "200"): 2}
+    status, body = http(kubesim, "POST", "/kubesim/v1/faults", {"fault": "expire-watch", "verb": "GET"})
+    assert status == 400 and 'a "expire-watch" fault applies to WATCH requests only' in body["message"]
+
+
 def test_rules_are_listed_removed_and_validated(kubesim):
     first = add_fault(kubesim, fault="error", resource="pods", ratio=0.5, seed=7)
     second = add_fault(kubesim, fault="throttle", verb="delete")

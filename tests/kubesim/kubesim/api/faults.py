@@ -10,8 +10,10 @@ they fail:
 - ``fault`` (required): ``error`` (500 InternalError), ``throttle`` (429, the real server's
   ``Retry-After`` header and plain-text body), ``conflict`` (409 Conflict, "the object has been
   modified"), ``timeout`` (the request is held until its deadline, then answered 504 Timeout, as
-  the real server's request timeout answers) or ``cut-watch`` (an open watch stream is cut, as a
-  dropped connection: no closing chunk).
+  the real server's request timeout answers), ``cut-watch`` (an open watch stream is cut, as a
+  dropped connection: no closing chunk) or ``expire-watch`` (the watch's resourceVersion is
+  reported too old: its only event is an ERROR with a 410 Expired Status, as the real server
+  streams it for a version it no longer has).
 - Which requests: ``verb`` (GET, LIST, WATCH, POST, PUT, PATCH, APPLY, DELETE), ``group`` (``""``
   for the core group), ``resource`` (the plural), ``subresource`` (``""``: the object itself, not a
   subresource), ``scope`` (resource, namespace, cluster), ``namespace``, ``name`` (the name in the
@@ -29,14 +31,16 @@ injected fault changes nothing in the store. A cut watch is the exception: it is
 until it is cut.
 """
 
+import json
 import random
 import re
 import threading
 from dataclasses import dataclass, field
 
-from ..errors import ApiError, Conflict
+from ..errors import ApiError, Conflict, Gone
 
-FAULTS = ("error", "throttle", "conflict", "timeout", "cut-watch")
+FAULTS = ("error", "throttle", "conflict", "timeout", "cut-watch", "expire-watch")
+WATCH_FAULTS = ("cut-watch", "expire-watch")
 VERBS = ("GET", "LIST", "WATCH", "POST", "PUT", "PATCH", "APPLY", "DELETE")
 SCOPES = ("resource", "namespace", "cluster")
 MATCH_FIELDS = ("verb", "group", "resource", "subresource", "scope", "namespace", "name")
@@ -126,9 +130,9 @@ def _match(document, fault):
         raise RuleError(f'"verb" must be one of {", ".join(VERBS)}, not {document["verb"]!r}')
     if match.get("scope", "resource") not in SCOPES:
         raise RuleError(f'"scope" must be one of {", ".join(SCOPES)}, not {document["scope"]!r}')
-    if fault == "cut-watch":
+    if fault in WATCH_FAULTS:
         if match.setdefault("verb", "WATCH") != "WATCH":
-            raise RuleError('a "cut-watch" fault applies to WATCH requests only')
+            raise RuleError(f'a "{fault}" fault applies to WATCH requests only')
     return match
 
 
@@ -224,11 +228,17 @@ def _status_answer(error, delay=0.0):
 
 def failure(rule, request, target):
     """The answer to a request an injected fault other than a cut watch fails: code, body, and where they
-    differ from a JSON Status answered at once, content type, headers and the real seconds to hold it back."""
+    differ from a JSON Status answered at once, content type, headers and the real seconds to hold it back.
+    An expired watch is answered whole rather than streamed: the same bytes, without the chunking."""
     if rule.fault == "error":
         return _status_answer(ApiError(f"Internal error occurred: {rule.message}", details={"causes": [{"message": rule.message}]}))
     if rule.fault == "conflict":
         return _status_answer(Conflict.stale(target.rtype, target.name or ""))
+    if rule.fault == "expire-watch":
+        # What a real server streams for a watch from a version its storage no longer has (etcd compacted it):
+        # 200, then a single ERROR event carrying the 410 Status, then the end of the stream.
+        expired = Gone("The resourceVersion for the provided watch is too old.")
+        return {"code": 200, "body": json.dumps({"type": "ERROR", "object": expired.status()}, separators=(",", ":")) + "\n"}
     if rule.fault == "throttle":
         # What the real server's max-in-flight and priority-and-fairness filters answer: no Status, plain text.
         return {"code": 429, "body": THROTTLED_BODY, "content_type": "text/plain; charset=utf-8",
