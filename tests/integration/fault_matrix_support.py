@@ -16,10 +16,10 @@ import subprocess
 import time
 import urllib.request
 
+import yaml
 from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledgers
 from ansible_collections.cxpe.rollout.plugins.module_utils.routers.replicas import split_replicas
 from ansible_collections.cxpe.rollout.plugins.module_utils.strategies.rolling import HELD_FIELDS, ORIGINAL_SPEC
-import yaml
 from bluegreen_support import IMAGE, color_selector, deployment, ingress, service
 from canary_support import track_deployment, track_selector
 from playbook_support import ANSIBLE_PLAYBOOK, COLLECTIONS
@@ -27,7 +27,6 @@ from rolling_support import SERVING, workload
 
 SERVICE = "web"
 WORKLOAD = "calls"
-LEDGER_KEY = ledgers.LABEL_LEDGER
 COMPLETED = "completed"
 CLEAN_FAILURE = "clean failure"
 INCONSISTENT = "inconsistent"
