@@ -30,10 +30,10 @@ doubles, each request at most RETRIES more times and never waiting more than
 RETRY_BUDGET_SECONDS in all. Every request carries a client timeout
 (REQUEST_TIMEOUT), so a connection the server stopped answering fails and is
 tried again instead of hanging. A write whose answer was lost may have been
-applied: when its retry then conflicts, the object is read back, and a write
-already there is not made again. A watch the server cuts, throttles or fails
-is re-established from the last resourceVersion it delivered, until the
-wait's own deadline.
+applied: when it then fails (its retry conflicting with it, or failing for
+good), the object is read back, and a write already there is not made again.
+A watch the server cuts, throttles or fails is re-established from the last
+resourceVersion it delivered, until the wait's own deadline.
 """
 
 from __future__ import absolute_import, division, print_function
