@@ -295,6 +295,8 @@ class Drain(object):
                                     "started": plan.get("started")}
         on_target = len(rolling.on_target(workload.kind, workload.obj, workload.pods, workload.replicasets))
         for index, names in enumerate(batches):
+            # Nothing more is taken out of rotation, nor replaced, for a run that has ended or lost its Lease.
+            self.lease.renew()
             started = self.clock()
             report = dict((name, {"pod": name, "batch": index, "started": started, "sessions_seen": [],
                                   "drain_seconds": None, "replace_seconds": None, "timed_out": False}) for name in names)
@@ -304,6 +306,7 @@ class Drain(object):
             try:
                 self.take_out_of_rotation(names)
                 self.drain(names, report)
+                self.lease.renew()
                 replace_started = self.clock()
                 workload.refresh()
                 last = index == len(batches) - 1

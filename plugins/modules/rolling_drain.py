@@ -39,7 +39,12 @@ description:
     never drains a pod twice.
   - One run at a time. A C(coordination.k8s.io/v1) Lease named like the ledger is held for the run, renewed while it
     waits and deleted at the end; a second run is refused with the holder's name and since when. A Lease whose holder
-    stopped renewing it for O(lease_duration) seconds (a killed run) is taken over.
+    stopped renewing it for O(lease_duration) seconds (a killed run), or whose holder was a process of this host that
+    is no longer running (a run killed on this controller), is taken over, and the takeover recorded in the ledger's
+    history (action C(takeover)).
+  - Given O(lease_holder), the drain works under the Lease of the run that holds it (the P(cxpe.rollout.rolling#role)
+    role's, taken with M(cxpe.rollout.rollout_lease)). It renews that Lease, stops before its next batch once that
+    run's process is gone, and leaves the Lease to the run at the end.
   - Waits on the cluster use watches; only session counts are polled, every O(poll_interval) seconds.
 options:
   namespace:
@@ -140,6 +145,12 @@ options:
     description: Seconds the Lease stays valid after its last renewal.
     type: int
     default: 60
+  lease_holder:
+    description:
+      - The identity of the run that already holds the Lease (the RV(cxpe.rollout.rollout_lease#module:holder) that
+        M(cxpe.rollout.rollout_lease) returned). Without it the drain takes the Lease itself, as C(<user>@<host>/<pid>)
+        of its own process, and deletes it at the end.
+    type: str
   ledger:
     description: Name of the rollout ledger ConfigMap. Defaults to C(<name>-rollout); the Lease has the same name.
     type: str
@@ -197,6 +208,12 @@ resumed:
   description: Whether the run continued an interrupted one recorded in the ledger.
   returned: success
   type: bool
+taken_over:
+  description:
+    - The run whose Lease this one took over (C(holder), C(since), C(renewed), and C(why) that run is over); null when
+      there was none. Not set with O(lease_holder), whose run took the Lease.
+  returned: success
+  type: dict
 pods:
   description: Each pod replaced, with its timings and the session counts seen while it drained.
   returned: success
@@ -241,11 +258,21 @@ problems:
   elements: str
 """
 
+import socket
+
 from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledgers
 from ansible_collections.cxpe.rollout.plugins.module_utils.args_common import RECORD_ARG_SPEC, argument_spec, login
 from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import ClusterError
 from ansible_collections.cxpe.rollout.plugins.module_utils.drain import Drain, DrainFailed, Workload
-from ansible_collections.cxpe.rollout.plugins.module_utils.lease import Lease, LeaseHeld, holder_problem, identity, utc_now
+from ansible_collections.cxpe.rollout.plugins.module_utils.lease import (
+    Lease,
+    LeaseHeld,
+    holder_problem,
+    identity,
+    process_alive,
+    record_takeover,
+    utc_now,
+)
 from ansible_collections.cxpe.rollout.plugins.module_utils.prometheus import QueryError
 from ansible_collections.cxpe.rollout.plugins.module_utils.runner import run_module
 from ansible_collections.cxpe.rollout.plugins.module_utils.sessions import SOURCES, SessionCounter, source_problems
@@ -276,6 +303,7 @@ def module_spec():
         ready_timeout={"type": "int", "default": 600},
         eviction_timeout={"type": "int", "default": 600},
         lease_duration={"type": "int", "default": 60},
+        lease_holder={"type": "str"},
         ledger={"type": "str"},
         sessions_validate_certs={"type": "bool", "default": True},
     )
@@ -300,7 +328,7 @@ def plan_run(cluster, params):
     if not interrupted_step:
         problems = rolling.workload_problems(kind, workload.obj, workload.pods, workload.services(), params["serving_label"], old)
     lease = cluster.get("coordination.k8s.io/v1", "Lease", ledger_name, namespace)
-    held = holder_problem(lease, None, utc_now())
+    held = holder_problem(lease, params["lease_holder"], utc_now(), socket.gethostname(), process_alive)
     if held:
         problems.append(held)
     if problems:
@@ -317,15 +345,22 @@ def plan_run(cluster, params):
     return workload, (configmap, ledger, ledger_name), plan, done, interrupted_step, resumed
 
 
-def run(cluster, params):
+def run(cluster, params, warn):
     workload, ledger_state, plan, done, interrupted_step, resumed = plan_run(cluster, params)
     todo = [pod for pod in plan["pods"] if pod not in done]
     result = {"plan": rolling.batches(todo, plan["batch_size"]), "resumed": resumed, "pods": []}
     if cluster.check_mode or (not todo and not (workload.kind == rolling.DEPLOYMENT and workload.obj["spec"].get("paused"))):
         result["changed"] = bool(todo)
         return result
-    lease = Lease(cluster, params["namespace"], ledger_state[2], identity(params["actor"]), params["lease_duration"])
+    lease = Lease(cluster, params["namespace"], ledger_state[2], params["lease_holder"] or identity(params["actor"]), params["lease_duration"])
     lease.acquire()
+    taken = result["taken_over"] = lease.taken_over
+    if taken:
+        warn("Took over Lease %s/%s from %s, which held it since %s (renewed %s): %s"
+             % (params["namespace"], ledger_state[2], taken["holder"], taken["since"], taken["renewed"], taken["why"]))
+        configmap = record_takeover(cluster, params["namespace"], params["name"], ledger_state[2], taken, params["actor"], params["reason"])
+        if configmap is not None:
+            ledger_state = (configmap, ledgers.parse(configmap), ledger_state[2])
     counter = SessionCounter(params["sessions_source"], params["sessions_query"], params["prometheus_url"],
                              params["sessions_annotation"], params["sessions_url"], validate_certs=params["sessions_validate_certs"])
     drain = Drain(cluster, workload, params, counter, lease, ledger_state)
@@ -349,13 +384,14 @@ def run(cluster, params):
         raise
     finally:
         result["pods"] = drain.pods_report
-        lease.release()
+        if not params["lease_holder"]:
+            lease.release()
     result.update(changed=True, progress=progress, ledger=ledgers.public(ledgers.parse(drain.configmap), drain.configmap))
     return result
 
 
 def main():
-    run_module(module_spec(), lambda cluster, module: run(cluster, dict(module.params, actor=module.params["actor"] or login())),
+    run_module(module_spec(), lambda cluster, module: run(cluster, dict(module.params, actor=module.params["actor"] or login()), module.warn),
                lambda params: "refusing to drain %s %s/%s" % (params["kind"], params["namespace"], params["name"]),
                errors=(DrainFailed, LeaseHeld, QueryError))
 

@@ -125,6 +125,9 @@ def plan_switch(request, deployments, target_pods, routers, preview, ledger, now
         previous = base.get("previous")
         if serving and serving != target:
             previous = {"color": serving, "version": _version_of(deployments.get(serving), base, serving)}
+        elif (base.get("active") or {}).get("color") not in (None, target):
+            # The routers moved without the ledger (a switch killed between its writes): they came from its active color.
+            previous = dict(base["active"])
         entry = {
             "action": "rollback" if request["state"] == ROLLED_BACK else "switch",
             "from": {"color": serving, "version": _version_of(deployments.get(serving), base, serving)}, "to": active,

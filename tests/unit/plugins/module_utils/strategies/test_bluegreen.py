@@ -77,6 +77,14 @@ def test_a_stale_ledger_is_brought_up_to_date_without_touching_the_router():
     assert apply_entry(ledger, result["ledger_entry"])["active"] == {"color": "green", "version": "2"}
 
 
+def test_routers_moved_by_a_switch_killed_before_its_ledger_write_are_recorded_as_coming_from_the_ledger_s_color():
+    ledger = recorded({"color": "blue", "version": "1"}, {"color": "green", "version": "0.9"})
+    result = plan(routers=[(MAIN, service("web", "green"))], ledger=ledger)
+    assert result["changes"] == []
+    after = apply_entry(ledger, result["ledger_entry"])
+    assert after["active"] == {"color": "green", "version": "2"} and after["previous"] == {"color": "blue", "version": "1"}
+
+
 def test_rolled_back_goes_to_the_previous_color_once():
     ledger = recorded({"color": "green", "version": "2"}, {"color": "blue", "version": "1"})
     assert target_color("rolled_back", None, ledger, "x") == "blue"
