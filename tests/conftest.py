@@ -18,6 +18,8 @@ import pytest
 import yaml
 
 START_TIMEOUT_SECONDS = 30
+# A simulator that authenticates and authorizes as a cluster does: RBAC needs TLS (kubectl sends no token over HTTP).
+RBAC_ARGS = ("--tls", "--authorization-mode", "RBAC")
 
 
 def free_port():
@@ -155,6 +157,28 @@ def kubesim(kubesim_factory):
 def module_kubesim_factory():
     """Start simulators with custom options for a whole test module; all are stopped at its end."""
     yield from stopped_at_teardown(start_simulator)
+
+
+def with_rbac(start):
+    """A simulator factory like ``start`` whose simulators serve HTTPS and authorize requests by RBAC (``RBAC_ARGS``, before
+    their own ``extra_args``): their kubeconfig is the admin's, a service account may do only what its roles grant."""
+
+    def start_with_rbac(extra_args=(), **options):
+        return start(extra_args=[*RBAC_ARGS, *extra_args], **options)
+
+    return start_with_rbac
+
+
+@pytest.fixture
+def rbac_kubesim_factory(kubesim_factory):
+    """``kubesim_factory`` with RBAC (see ``with_rbac``)."""
+    return with_rbac(kubesim_factory)
+
+
+@pytest.fixture(scope="module")
+def module_rbac_kubesim_factory(module_kubesim_factory):
+    """``module_kubesim_factory`` with RBAC (see ``with_rbac``)."""
+    return with_rbac(module_kubesim_factory)
 
 
 @pytest.fixture(scope="module")

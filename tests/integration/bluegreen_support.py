@@ -204,7 +204,7 @@ WRITE_VERBS = ("POST", "PUT", "PATCH", "DELETE", "APPLY")
 
 def api_writes(simulator):
     """The writes the API server has answered so far, from its apiserver_request_total counter."""
-    with urllib.request.urlopen(simulator.api_url + "/metrics", timeout=10) as response:
+    with urllib.request.urlopen(simulator.api_url + "/metrics", timeout=10, context=simulator.ssl_context()) as response:
         text = response.read().decode()
     total = 0.0
     for line in text.splitlines():

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, cxpe.rollout maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The cxpe.rollout.bluegreen role end to end on the sample platform: a good upgrade, deploying the
-platform again without undoing it, a bad version switched back automatically, and a failed smoke check."""
+"""The cxpe.rollout.bluegreen role end to end on the sample platform, run as the service account of the
+cxpe.rollout.rbac playbook on a cluster that authorizes by RBAC: a good upgrade, deploying the platform again (as the
+admin) without undoing it, a bad version switched back automatically, and a failed smoke check."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,6 +13,7 @@ import json
 
 from bluegreen_support import REQUEST_RATE, blue_green_service, get, ledger, new_namespace, objects, poll, resource_versions, traffic_totals
 from playbook_support import run_playbook
+from rbac_support import account_env
 
 NAMESPACE = "webrtc"
 SERVICE = "webrtc-gateway"
@@ -24,7 +26,7 @@ def error_ratio(version):
     return "sum(kubesim_service_request_errors_total%s) / sum(kubesim_service_requests_total%s)" % (selector, selector)
 
 
-def upgrade(simulator, prometheus, webhook_url, version, health="/ok"):
+def upgrade(env, prometheus, webhook_url, version, health="/ok"):
     extra = {
         "bluegreen_namespace": NAMESPACE, "bluegreen_service": SERVICE, "bluegreen_version": version,
         "bluegreen_prometheus_url": prometheus.url,
@@ -34,7 +36,7 @@ def upgrade(simulator, prometheus, webhook_url, version, health="/ok"):
         "bluegreen_analysis_initial_delay": 2.5, "bluegreen_analysis_count": 2, "bluegreen_analysis_interval": 1,
         "bluegreen_scale_down_delay": 1, "bluegreen_ready_timeout": 60,
     }
-    return run_playbook(simulator.env, "cxpe.rollout.bluegreen_upgrade", "-e", json.dumps(extra))
+    return run_playbook(env, "cxpe.rollout.bluegreen_upgrade", "-e", json.dumps(extra))
 
 
 def deployment_state(simulator, color):
@@ -46,14 +48,15 @@ def serving(simulator):
     return get(simulator, NAMESPACE, "service", SERVICE)["spec"]["selector"]["cxpe.io/color"]
 
 
-def test_upgrade_redeploy_automatic_switch_back_and_failed_smoke_check(kubesim_factory, prometheus_factory, webhook_url):
-    simulator = kubesim_factory(time_scale=TIME_SCALE)
+def test_upgrade_redeploy_automatic_switch_back_and_failed_smoke_check(rbac_kubesim_factory, prometheus_factory, webhook_url, tmp_path):
+    simulator = rbac_kubesim_factory(time_scale=TIME_SCALE)
     deployed, _counts = run_playbook(simulator.env, "cxpe.rollout.deploy_platform", "-e", json.dumps({"platform_deploy_groups": ["webrtc"]}))
     assert deployed.returncode == 0, deployed.stdout
     simulator.kubectl("annotate", "-n", NAMESPACE, "service", SERVICE, "%s=50" % REQUEST_RATE)
     prometheus = prometheus_factory(simulator)
+    account = account_env(simulator, tmp_path, {"blue_green": [NAMESPACE]})
     # A good version: deployed on green, smoke-checked, switched to, watched, blue scaled down.
-    run, counts = upgrade(simulator, prometheus, webhook_url, GOOD)
+    run, counts = upgrade(account, prometheus, webhook_url, GOOD)
     assert run.returncode == 0 and counts["failed"] == 0, run.stdout
     assert serving(simulator) == "green"
     assert get(simulator, NAMESPACE, "service", SERVICE + "-preview")["spec"]["selector"]["cxpe.io/color"] == "blue"
@@ -73,7 +76,7 @@ def test_upgrade_redeploy_automatic_switch_back_and_failed_smoke_check(kubesim_f
     assert serving(simulator) == "green" and deployment_state(simulator, "green") == (GOOD, 3)
 
     # A version that fails half its requests: the post-switch analysis fails and the traffic goes back to green.
-    run, counts = upgrade(simulator, prometheus, webhook_url, BAD)
+    run, counts = upgrade(account, prometheus, webhook_url, BAD)
     assert run.returncode != 0 and counts["failed"] == 1, run.stdout
     assert "Upgrading %s/%s to %s failed: analysis Failed: error_ratio is failed" % (NAMESPACE, SERVICE, BAD) in run.stdout
     assert "the traffic is on green, the previous color" in run.stdout
@@ -88,7 +91,7 @@ def test_upgrade_redeploy_automatic_switch_back_and_failed_smoke_check(kubesim_f
 
     # A failing smoke check through the preview stops the upgrade before any user traffic moves.
     before = resource_versions(simulator, NAMESPACE)
-    run, counts = upgrade(simulator, prometheus, webhook_url, UNHEALTHY, health="/down")
+    run, counts = upgrade(account, prometheus, webhook_url, UNHEALTHY, health="/down")
     assert run.returncode != 0 and counts["failed"] == 1, run.stdout
     assert "analysis Failed: preview-health is failed" in run.stdout
     assert serving(simulator) == "green"
@@ -97,16 +100,17 @@ def test_upgrade_redeploy_automatic_switch_back_and_failed_smoke_check(kubesim_f
     poll(lambda: traffic_totals(simulator, NAMESPACE, version=GOOD), lambda totals: totals[0] > requests, "traffic to go on")
 
 
-def test_an_upgrade_to_a_version_whose_image_does_not_exist_never_moves_the_traffic(kubesim_factory, request):
+def test_an_upgrade_to_a_version_whose_image_does_not_exist_never_moves_the_traffic(rbac_kubesim_factory, request, tmp_path):
     # The most common bad upgrade: a tag that was never pushed. The registry has every image but that one.
-    simulator = kubesim_factory(time_scale=TIME_SCALE, extra_args=["--missing-image", "*:9.9.9-typo"])
+    simulator = rbac_kubesim_factory(time_scale=TIME_SCALE, extra_args=["--missing-image", "*:9.9.9-typo"])
     namespace = new_namespace(simulator, request.node.name)
     blue_green_service(simulator, namespace, request_rate=20)
+    account = account_env(simulator, tmp_path, {"blue_green": [namespace]})
     before = resource_versions(simulator, namespace)
 
     extra = {"bluegreen_namespace": namespace, "bluegreen_service": "web", "bluegreen_version": "9.9.9-typo",
              "bluegreen_preview_enabled": False, "bluegreen_ready_timeout": 10}
-    run, counts = run_playbook(simulator.env, "cxpe.rollout.bluegreen_upgrade", "-e", json.dumps(extra))
+    run, counts = run_playbook(account, "cxpe.rollout.bluegreen_upgrade", "-e", json.dumps(extra))
 
     assert run.returncode != 0 and counts["failed"] == 1, run.stdout
     assert "ImagePullBackOff" in run.stdout or "ErrImagePull" in run.stdout, run.stdout

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, cxpe.rollout maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The cxpe.rollout.canary role end to end on kubesim with a real Prometheus: a good version promoted through
-every router, a bad version aborted at its first analysis, Prometheus lost mid-step, a canary that never
-becomes Ready, and schedules refused before any change."""
+"""The cxpe.rollout.canary role end to end on kubesim with a real Prometheus, run as the service account of the
+cxpe.rollout.rbac playbook on a cluster that authorizes by RBAC: a good version promoted through every router, a bad
+version aborted at its first analysis, Prometheus lost mid-step, a canary that never becomes Ready, and schedules
+refused before any change."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -17,6 +18,7 @@ import pytest
 from bluegreen_support import get, ledger, new_namespace, poll, propagate, resource_versions, traffic_totals
 from canary_support import CANARY_KINDS, canary_service, canary_share, version_counts
 from playbook_support import run_playbook
+from rbac_support import account_env
 
 STABLE, GOOD, BAD, TYPO = "1.0", "2.0", "2.1-errors20", "9.9.9-typo"
 REQUEST_RATE = 100
@@ -24,7 +26,7 @@ TIME_SCALE = 20
 MEASURE_SECONDS = 1.5
 
 
-def upgrade(simulator, prometheus, namespace, version, kind, **extra):
+def upgrade(env, prometheus, namespace, version, kind, **extra):
     variables = {
         "canary_namespace": namespace, "canary_service": "web", "canary_version": version,
         "canary_routers": [] if kind == "replicas" else [{"kind": kind}],
@@ -34,7 +36,7 @@ def upgrade(simulator, prometheus, namespace, version, kind, **extra):
         "canary_ready_timeout": 60, "canary_weight_timeout": 60, "canary_scale_down_delay": 1,
     }
     variables.update(extra)
-    return run_playbook(simulator.env, "cxpe.rollout.canary_upgrade", "-e", json.dumps(variables))
+    return run_playbook(env, "cxpe.rollout.canary_upgrade", "-e", json.dumps(variables))
 
 
 def scraped(prometheus, namespace):
@@ -66,16 +68,17 @@ def canary_traffic_share(simulator, namespace, canary):
     return canary_share(before, version_counts(simulator, namespace, (STABLE, canary)), canary)[0]
 
 
-def test_a_good_version_is_promoted_through_every_router(kubesim_factory, prometheus_factory, request):
-    simulator = kubesim_factory(time_scale=TIME_SCALE)
+def test_a_good_version_is_promoted_through_every_router(rbac_kubesim_factory, prometheus_factory, request, tmp_path):
+    simulator = rbac_kubesim_factory(time_scale=TIME_SCALE)
     prometheus = prometheus_factory(simulator)
-    for kind in CANARY_KINDS:
-        namespace = new_namespace(simulator, "%s-%s" % (request.node.name, kind))
+    namespaces = dict((kind, new_namespace(simulator, "%s-%s" % (request.node.name, kind))) for kind in CANARY_KINDS)
+    account = account_env(simulator, tmp_path, {"canary": list(namespaces.values())})
+    for kind, namespace in namespaces.items():
         canary_service(simulator, namespace, kind, canary=STABLE, request_rate=REQUEST_RATE)
         scraped(prometheus, namespace)
         # The full default schedule through ingress-nginx; two steps through the others.
         schedule = {} if kind == "nginx" else {"canary_schedule": [50, 100]}
-        run, counts = upgrade(simulator, prometheus, namespace, GOOD, kind, **schedule)
+        run, counts = upgrade(account, prometheus, namespace, GOOD, kind, **schedule)
         assert run.returncode == 0 and counts["failed"] == 0, run.stdout
         assert stable_version(simulator, namespace) == GOOD
         assert get(simulator, namespace, "deployment", "web")["spec"]["replicas"] == 3
@@ -90,30 +93,32 @@ def test_a_good_version_is_promoted_through_every_router(kubesim_factory, promet
         assert traffic_totals(simulator, namespace)[1] == 0, (kind, version_counts(simulator, namespace, (STABLE, GOOD)))
 
 
-def test_a_bad_version_is_aborted_at_its_first_analysis_and_bad_input_changes_nothing(kubesim_factory, prometheus_factory, request):
-    simulator = kubesim_factory(time_scale=TIME_SCALE, extra_args=["--missing-image", "*:%s" % TYPO])
+def test_a_bad_version_is_aborted_at_its_first_analysis_and_bad_input_changes_nothing(
+        rbac_kubesim_factory, prometheus_factory, request, tmp_path):
+    simulator = rbac_kubesim_factory(time_scale=TIME_SCALE, extra_args=["--missing-image", "*:%s" % TYPO])
     prometheus = prometheus_factory(simulator)
     namespace = new_namespace(simulator, request.node.name)
     canary_service(simulator, namespace, "nginx", canary=STABLE, request_rate=REQUEST_RATE)
+    account = account_env(simulator, tmp_path, {"canary": [namespace]})
     scraped(prometheus, namespace)
 
     # Schedules that could never promote, or go backwards, are refused before anything is written.
     before = resource_versions(simulator, namespace)
     for schedule in ([5, 25, 50], [25, 5, 100], [0, 50, 100]):
-        run, counts = upgrade(simulator, prometheus, namespace, GOOD, "nginx", canary_schedule=schedule)
+        run, counts = upgrade(account, prometheus, namespace, GOOD, "nginx", canary_schedule=schedule)
         assert run.returncode != 0 and "is not a schedule" in run.stdout, run.stdout
-    run, counts = upgrade(simulator, prometheus, namespace, GOOD, "nginx", canary_routers=[{"kind": "nginx", "name": "nope"}])
+    run, counts = upgrade(account, prometheus, namespace, GOOD, "nginx", canary_routers=[{"kind": "nginx", "name": "nope"}])
     assert run.returncode != 0 and "Ingress %s/nope does not exist" % namespace in run.stdout, run.stdout
     # Prometheus unreachable, and a query with no data, are found before anything changes.
-    run, counts = upgrade(simulator, None, namespace, GOOD, "nginx", canary_prometheus_url="http://127.0.0.1:%d" % closed_port())
+    run, counts = upgrade(account, None, namespace, GOOD, "nginx", canary_prometheus_url="http://127.0.0.1:%d" % closed_port())
     assert run.returncode != 0 and "is unreachable" in run.stdout, run.stdout
-    run, counts = upgrade(simulator, prometheus, namespace, GOOD, "nginx", canary_errors_metric="no_such_metric_total",
+    run, counts = upgrade(account, prometheus, namespace, GOOD, "nginx", canary_errors_metric="no_such_metric_total",
                           canary_requests_metric="no_such_metric_total")
     assert run.returncode != 0 and "error-ratio of the stable version is inconclusive" in run.stdout, run.stdout
     assert resource_versions(simulator, namespace) == before
 
     # 20% of the bad version's requests fail: its first analysis fails and every request goes back to stable.
-    run, counts = upgrade(simulator, prometheus, namespace, BAD, "nginx")
+    run, counts = upgrade(account, prometheus, namespace, BAD, "nginx")
     assert run.returncode != 0 and counts["failed"] == 1, run.stdout
     assert "The canary of %s/web %s was aborted: analysis Failed: error-ratio is failed" % (namespace, BAD) in run.stdout
     record = ledger(simulator, namespace, "web")
@@ -130,7 +135,7 @@ def test_a_bad_version_is_aborted_at_its_first_analysis_and_bad_input_changes_no
     assert errors == traffic_totals(simulator, namespace, version=BAD)[1]
 
     # A tag that was never pushed: the canary never becomes Ready, no traffic moves, and the run says why.
-    run, counts = upgrade(simulator, prometheus, namespace, TYPO, "nginx", canary_ready_timeout=10)
+    run, counts = upgrade(account, prometheus, namespace, TYPO, "nginx", canary_ready_timeout=10)
     assert run.returncode != 0 and counts["failed"] == 1, run.stdout
     assert get(simulator, namespace, "ingress", "web-canary")["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight"] == "0"
     assert stable_version(simulator, namespace) == STABLE
@@ -138,15 +143,16 @@ def test_a_bad_version_is_aborted_at_its_first_analysis_and_bad_input_changes_no
 
 
 @pytest.mark.parametrize("kind", ("consul",))
-def test_losing_prometheus_mid_step_aborts_and_never_promotes(kubesim_factory, prometheus_factory, request, kind):
-    simulator = kubesim_factory(time_scale=TIME_SCALE)
+def test_losing_prometheus_mid_step_aborts_and_never_promotes(rbac_kubesim_factory, prometheus_factory, request, tmp_path, kind):
+    simulator = rbac_kubesim_factory(time_scale=TIME_SCALE)
     prometheus = prometheus_factory(simulator)
     namespace = new_namespace(simulator, request.node.name)
     canary_service(simulator, namespace, kind, canary=STABLE, request_rate=REQUEST_RATE)
+    account = account_env(simulator, tmp_path, {"canary": [namespace]})
     scraped(prometheus, namespace)
     outcome = {}
     play = threading.Thread(target=lambda: outcome.update(run=upgrade(
-        simulator, prometheus, namespace, GOOD, kind, canary_schedule=[25, 100], canary_step_pause=3)))
+        account, prometheus, namespace, GOOD, kind, canary_schedule=[25, 100], canary_step_pause=3)))
     play.start()
     poll(lambda: ledger_weight(simulator, namespace), lambda weight: weight == "25", "the first step", seconds=120)
     prometheus.stop()
