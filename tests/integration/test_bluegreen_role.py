@@ -13,7 +13,7 @@ import json
 
 from bluegreen_support import REQUEST_RATE, blue_green_service, get, ledger, new_namespace, objects, poll, resource_versions, traffic_totals
 from playbook_support import run_playbook
-from rbac_support import account_env
+from service_account_support import account_env
 
 NAMESPACE = "webrtc"
 SERVICE = "webrtc-gateway"

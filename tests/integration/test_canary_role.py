@@ -18,7 +18,7 @@ import pytest
 from bluegreen_support import get, ledger, new_namespace, poll, propagate, resource_versions, traffic_totals
 from canary_support import CANARY_KINDS, canary_service, canary_share, version_counts
 from playbook_support import run_playbook
-from rbac_support import account_env
+from service_account_support import account_env
 
 STABLE, GOOD, BAD, TYPO = "1.0", "2.0", "2.1-errors20", "9.9.9-typo"
 REQUEST_RATE = 100

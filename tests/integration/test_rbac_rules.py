@@ -35,8 +35,8 @@ from kubernetes.client.rest import ApiException
 from kubesim.api.rbac import Attributes, rule_allows
 from kubesim.api.users import UserInfo
 from playbook_support import ROOT, run_playbook
-from rbac_support import ACCOUNT, ACCOUNT_NAMESPACE, account_env, role_name, strategy_rules
 from rolling_support import deploy
+from service_account_support import ACCOUNT, ACCOUNT_NAMESPACE, account_env, role_name, strategy_rules
 
 TIME_SCALE = 50
 VERSION = "2.0"

@@ -13,7 +13,7 @@ import json
 
 from bluegreen_support import IMAGE, get, ledger, new_namespace
 from playbook_support import run_playbook
-from rbac_support import account_env
+from service_account_support import account_env
 from rolling_support import deploy, pod_versions, session_totals
 
 TIME_SCALE = 20
