@@ -180,8 +180,8 @@ def test_rolling_killed_mid_drain_resumes_without_draining_a_pod_twice(cluster, 
     deploy(simulator, namespace, "Deployment", "calls", "1.0", replicas=2, session_rate=2, session_duration=20)
     extra = {"rolling_namespace": namespace, "rolling_name": "calls", "rolling_version": "2.0", "rolling_sessions_source": "http",
              "rolling_sessions_url": "%s/sessions/%s/{pod}" % (gates.url, namespace),
-             # The first pod stays out of rotation for 4 s before its drain: the test kills the run in that time.
-             "rolling_rotation_delay": 4, "rolling_poll_interval": 0.5, "rolling_progress_interval": 1,
+             # The first pod stays out of rotation for 3 s before its drain: the test kills the run in that time.
+             "rolling_rotation_delay": 3, "rolling_poll_interval": 0.5, "rolling_progress_interval": 1,
              "rolling_drain_timeout": 60, "rolling_ready_timeout": 60}
 
     # Killed mid-drain: a pod out of rotation, its sessions still open.
