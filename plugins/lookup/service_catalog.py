@@ -15,9 +15,12 @@ author:
 description:
   - Returns the service groups of the catalog shipped with this collection (C(data/service_catalog.yml)),
     sorted by their step in the documented deployment order. Groups of the same step keep their catalog order.
-  - Each group has C(name), C(title), C(namespaces), C(step), C(strategy), C(hosting) and C(services); each
-    service has C(name), C(title), C(group), C(strategy), C(namespace), C(step), C(hosting), C(priority_class)
-    and C(priority).
+  - Each group has C(name), C(title), C(namespaces), C(step), C(strategy), C(hosting), C(component) and
+    C(services); each service has C(name), C(title), C(group), C(strategy), C(namespace), C(step), C(hosting),
+    C(component), C(resources), C(priority_class) and C(priority).
+  - C(component) is the kind of service - C(realtime) (voice and real-time media), C(api), C(ui) or C(reporting) -
+    and C(resources) the requests and limits the catalog gives the service (or its group) instead of its
+    component's, or C(None).
   - C(hosting) is where a service may run in a unit group, C(primary) (the primary unit only) or
     C(primary_or_secondary).
   - The catalog is validated on every call; an invalid catalog, an unknown group, strategy or unit

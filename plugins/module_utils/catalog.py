@@ -11,7 +11,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import re
+from fractions import Fraction
 
 STRATEGIES = ("blue_green", "canary", "rolling_update")
 
@@ -19,6 +21,22 @@ STRATEGIES = ("blue_green", "canary", "rolling_update")
 # either unit of a pair. A secondary unit only runs the latter.
 HOSTINGS = ("primary", "primary_or_secondary")
 UNITS = ("primary", "secondary")
+
+# What kind of service a group's or a service's is (its pods' app.kubernetes.io/component label), which sizes its
+# containers (manifests.COMPONENT_RESOURCES): real-time voice and media services also run on the real-time node
+# pool, with a grace period as long as their calls.
+COMPONENTS = ("api", "ui", "reporting", "realtime")
+DEFAULT_COMPONENT = "api"
+REALTIME = "realtime"
+
+# A service's own `resources`: both of these for both of these, each a quantity, no request above its limit.
+RESOURCE_BOUNDS = ("requests", "limits")
+RESOURCE_NAMES = ("cpu", "memory")
+QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+QUANTITY_SUFFIXES = {
+    None: 1, "m": Fraction(1, 1000), "k": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12, "P": 10 ** 15, "E": 10 ** 18,
+    "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60,
+}
 
 # Step 1 of the documented deployment order is infrastructure (Consul, Kafka);
 # service groups start at step 2.
@@ -56,6 +74,43 @@ def _is_dns_label(value, max_length=DNS1123_LABEL_MAX):
 def _is_step(value, first):
     # bool is an int subclass; a YAML `true` is not a step.
     return isinstance(value, int) and not isinstance(value, bool) and first <= value <= LAST_STEP
+
+
+def quantity_value(quantity):
+    """The amount a Kubernetes quantity string stands for ("500m" is 1/2, "1Gi" 2**30), or None if it is not one.
+    Only the forms a catalog needs: a decimal number and an SI or binary suffix, no exponent."""
+    match = QUANTITY.match(quantity) if isinstance(quantity, str) else None
+    return Fraction(match.group(1)) * QUANTITY_SUFFIXES[match.group(2)] if match else None
+
+
+def _resources_problems(resources, here):
+    """The problems of a group's or a service's own `resources`: requests and limits, each with cpu and memory."""
+    shape = "resources must be a mapping of %s, each a mapping of %s to quantity strings" % (
+        " and ".join(RESOURCE_BOUNDS), " and ".join(RESOURCE_NAMES))
+    if not isinstance(resources, dict) or sorted(resources) != sorted(RESOURCE_BOUNDS) or not all(
+            isinstance(resources[bound], dict) and sorted(resources[bound]) == sorted(RESOURCE_NAMES) for bound in RESOURCE_BOUNDS):
+        return ["%s: %s" % (here, shape)]
+    problems = []
+    for name in RESOURCE_NAMES:
+        request, limit = (quantity_value(resources[bound][name]) for bound in RESOURCE_BOUNDS)
+        for bound, value in zip(RESOURCE_BOUNDS, (request, limit)):
+            if not value:
+                problems.append("%s: resources.%s.%s %r is not a positive quantity such as '500m' or '1Gi'"
+                                % (here, bound, name, resources[bound][name]))
+        if request and limit and request > limit:
+            problems.append("%s: resources.requests.%s %s is above its limit %s"
+                            % (here, name, resources["requests"][name], resources["limits"][name]))
+    return problems
+
+
+def _kind_problems(entry, here):
+    """The problems of the `component` and `resources` a group or a service may give."""
+    problems = []
+    if "component" in entry and entry["component"] not in COMPONENTS:
+        problems.append("%s: component %r is not one of %s" % (here, entry["component"], ", ".join(COMPONENTS)))
+    if "resources" in entry:
+        problems.extend(_resources_problems(entry["resources"], here))
+    return problems
 
 
 def _name_problems(name, where, seen, what):
@@ -124,6 +179,7 @@ def _service_problems(group, where, class_names, seen_services):
             problems.append("%s (%s): step must be an integer from the group's step to %d" % (here, name, LAST_STEP))
         if "hosting" in service and service["hosting"] not in HOSTINGS:
             problems.append("%s (%s): hosting %r is not one of %s" % (here, name, service["hosting"], ", ".join(HOSTINGS)))
+        problems.extend(_kind_problems(service, "%s (%s)" % (here, name)))
     return problems
 
 
@@ -142,6 +198,7 @@ def _group_problems(group, where, class_names, seen_groups, seen_services):
         problems.append("%s: strategy %r is not one of %s" % (where, group.get("strategy"), ", ".join(STRATEGIES)))
     if group.get("hosting") not in HOSTINGS:
         problems.append("%s: hosting %r is not one of %s" % (where, group.get("hosting"), ", ".join(HOSTINGS)))
+    problems.extend(_kind_problems(group, where))
     return problems + _service_problems(group, where, class_names, seen_services)
 
 
@@ -181,6 +238,9 @@ def _normalize_group(group, priority_values):
             "namespace": service.get("namespace", group["namespaces"][0]),
             "step": service.get("step", group["step"]),
             "hosting": service.get("hosting", group["hosting"]),
+            "component": service.get("component", group.get("component", DEFAULT_COMPONENT)),
+            # None: the component's.
+            "resources": copy.deepcopy(service.get("resources", group.get("resources"))),
             "priority_class": service["priority_class"],
             "priority": priority_values[service["priority_class"]],
         })
@@ -191,6 +251,7 @@ def _normalize_group(group, priority_values):
         "step": group["step"],
         "strategy": group["strategy"],
         "hosting": group["hosting"],
+        "component": group.get("component", DEFAULT_COMPONENT),
         "services": services,
     }
 
@@ -204,7 +265,8 @@ def select_groups(catalog, names=None, strategy=None, unit=None):
     only the services that kind of unit may host, and drops the groups left
     without any. Groups of the same step keep their catalog order. Each
     service of a normalized group carries its group, strategy, namespace,
-    step, hosting, priority class and priority value.
+    step, hosting, component, resources (None unless the catalog gives the
+    service or its group its own), priority class and priority value.
     """
     validate_catalog(catalog)
     groups = catalog["groups"]

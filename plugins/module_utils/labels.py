@@ -17,6 +17,16 @@ LABEL_PART_OF = "app.kubernetes.io/part-of"
 LABEL_VERSION = "app.kubernetes.io/version"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGED_BY = "cxpe.rollout"
+# The Deployment a pod belongs to (<service>, <service>-blue, <service>-canary, ...); on a service's Services and
+# PodDisruptionBudget, the service.
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+# What kind of service it is, from the catalog (catalog.COMPONENTS): realtime, api, ui or reporting.
+LABEL_COMPONENT = "app.kubernetes.io/component"
+
+# The node pool label of the sample platform's nodes (kubesim's nodes carry it): real-time services run on the
+# nodes where it is REALTIME_POOL, and tolerate the taint of the same key and value that keeps other pods away.
+LABEL_NODE_POOL = "cxpe.io/node-pool"
+REALTIME_POOL = "realtime"
 
 # Blue/green: the pods of <service>-blue and <service>-green carry their color,
 # and a router selects one of them.

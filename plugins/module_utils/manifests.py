@@ -5,15 +5,23 @@
 
 Every function is pure: it takes the groups returned by
 catalog.select_groups() and returns plain dicts ready for kubernetes.core.k8s.
+
+The pods are what a platform team asks of a workload: requests and limits by
+the service's component (or its own, from the catalog), startup, readiness
+and liveness probes, the Pod Security "restricted" profile (which the
+namespaces enforce), spread over zones and nodes, and a PodDisruptionBudget
+per service. Real-time services run on the real-time node pool.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import re
 
 from ansible_collections.cxpe.rollout.plugins.module_utils.catalog import (
+    REALTIME,
     namespaces_of,
     services_by_step,
 )
@@ -22,13 +30,17 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.labels import (
     COLORS,
     CONSUL_META_ANNOTATION,
     LABEL_COLOR,
+    LABEL_COMPONENT,
+    LABEL_INSTANCE,
     LABEL_MANAGED_BY,
     LABEL_NAME,
+    LABEL_NODE_POOL,
     LABEL_PART_OF,
     LABEL_SERVING,
     LABEL_TRACK,
     LABEL_VERSION,
     MANAGED_BY,
+    REALTIME_POOL,
     SERVING,
     STABLE_TRACK,
     other_color,
@@ -45,6 +57,10 @@ class ManifestError(ValueError):
     """The deployment options cannot produce valid manifests."""
 
 
+# Pod Security Admission: the namespaces enforce the "restricted" profile (and audit and warn with it), so a pod
+# that is not hardened as below is refused rather than run.
+POD_SECURITY_LABELS = dict(("pod-security.kubernetes.io/%s" % mode, "restricted") for mode in ("enforce", "audit", "warn"))
+
 # A pod that is going away keeps serving this long: kube-proxy and ingress controllers take a moment to forget an
 # endpoint, and requests they still send it must not fail (a scale-down, a canary's replica ratio, a redeploy).
 PRESTOP_SECONDS = 15
@@ -52,13 +68,61 @@ PRESTOP_SECONDS = 15
 # how long a session may still take. A pod that an upgrade removes without draining it first (a blue/green color or
 # a canary's stable pods scaled down) keeps its sessions up to then.
 TERMINATION_GRACE_SECONDS = 600
+# Real-time services hold calls: the guide gives the stateful voice services a drain time of 60 minutes or longer.
+REALTIME_TERMINATION_GRACE_SECONDS = 3600
+
+# Each container's requests and limits, by the service's component (catalog.COMPONENTS); a service's own `resources`
+# in the catalog replace them. Real-time pods are Guaranteed (limits equal to requests, whole CPUs): the kubelet
+# evicts them last, and its static CPU manager policy gives them cores of their own. The others are Burstable.
+COMPONENT_RESOURCES = {
+    "api": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+    "ui": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
+    "reporting": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
+    REALTIME: {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+}
+
+# The probes, over HTTP on the container's port. The startup probe gives an app 5 minutes to start, checked every
+# 2 s, so a pod is Ready at most 2 s after its app answers (the kubelet probes readiness as soon as the startup probe
+# passes); until then neither of the others runs. Readiness failing twice (10 s) takes a pod out of its Services'
+# endpoints; liveness failing three times (30 s) restarts its container.
+HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+STARTUP_PROBE = {"periodSeconds": 2, "timeoutSeconds": 2, "failureThreshold": 150}
+READINESS_PROBE = {"periodSeconds": 5, "timeoutSeconds": 2, "failureThreshold": 2}
+LIVENESS_PROBE = {"periodSeconds": 10, "timeoutSeconds": 2, "failureThreshold": 3}
+
+# The Pod Security "restricted" profile. No runAsUser: the images run as their own non-root user, and OpenShift's
+# restricted-v2 SCC assigns one from the namespace's range, which a fixed user would fall outside of.
+POD_SECURITY_CONTEXT = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+CONTAINER_SECURITY_CONTEXT = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": True}
+# The root filesystem is read-only: the apps write their temporary files here.
+TMP_VOLUME = {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}
+TMP_MOUNT = {"name": "tmp", "mountPath": "/tmp"}
+
+# Spread over zones, then nodes, as far as they go: ScheduleAnyway never leaves a pod Pending, so a cluster with
+# one zone, or a node pool in one zone, still runs every replica. Each ReplicaSet (pod-template-hash) spreads on its
+# own, so a rollout's new pods are spread whatever the old ones' places.
+SPREAD_TOPOLOGY_KEYS = ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+
+# Where real-time services run unless the caller says otherwise (step_manifests' realtime_node_pool): nodes
+# labelled cxpe.io/node-pool=realtime, whose taint of the same key and value they tolerate.
+REALTIME_NODE_POOL = {
+    "node_selector": {LABEL_NODE_POOL: REALTIME_POOL},
+    "tolerations": [{"key": LABEL_NODE_POOL, "operator": "Equal", "value": REALTIME_POOL, "effect": "NoSchedule"}],
+}
+NODE_POOL_KEYS = ("node_selector", "tolerations")
+
+# A voluntary disruption (a node drain, a rolling drain's eviction) takes one pod of a service at a time, even of a
+# service with one replica. A pod that is not Ready may go whatever the budget (unhealthyPodEvictionPolicy
+# AlwaysAllow): it serves nothing, and keeping it would block the drain of its node.
+MAX_UNAVAILABLE = 1
 
 
 def namespace_manifest(name):
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": name, "labels": {LABEL_MANAGED_BY: MANAGED_BY}},
+        "metadata": {"name": name, "labels": dict(POD_SECURITY_LABELS, **{LABEL_MANAGED_BY: MANAGED_BY})},
     }
 
 
@@ -91,9 +155,68 @@ def _check_version(owner, version):
         )
 
 
-def _deployment(name, service, selector, replicas, image, version, pod_annotations, pod_labels=None):
+def _probe(path, timing):
+    return dict(timing, httpGet={"path": path, "port": "http", "scheme": "HTTP"})
+
+
+def _service_labels(service):
+    """The labels of the objects of a service as a whole: its Services and its PodDisruptionBudget."""
+    return {
+        LABEL_NAME: service["name"], LABEL_INSTANCE: service["name"], LABEL_COMPONENT: service["component"],
+        LABEL_PART_OF: service["group"], LABEL_MANAGED_BY: MANAGED_BY,
+    }
+
+
+def _placement(service, node_pool):
+    """The pod spec fields that put a real-time service's pods on the real-time node pool; none for other services."""
+    if service["component"] != REALTIME:
+        return {}
+    placement = {}
+    if node_pool.get("node_selector"):
+        placement["nodeSelector"] = dict(node_pool["node_selector"])
+    if node_pool.get("tolerations"):
+        placement["tolerations"] = [dict(toleration) for toleration in node_pool["tolerations"]]
+    return placement
+
+
+def _pod_spec(service, image, selector, node_pool):
+    container = {
+        "name": service["name"],
+        "image": image,
+        "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
+        "resources": copy.deepcopy(service.get("resources") or COMPONENT_RESOURCES[service["component"]]),
+        "startupProbe": _probe(HEALTH_PATH, STARTUP_PROBE),
+        "readinessProbe": _probe(READY_PATH, READINESS_PROBE),
+        "livenessProbe": _probe(HEALTH_PATH, LIVENESS_PROBE),
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SECONDS}}},
+        "securityContext": copy.deepcopy(CONTAINER_SECURITY_CONTEXT),
+        "volumeMounts": [dict(TMP_MOUNT)],
+    }
+    spec = {
+        "priorityClassName": service["priority_class"],
+        "terminationGracePeriodSeconds": (REALTIME_TERMINATION_GRACE_SECONDS if service["component"] == REALTIME
+                                          else TERMINATION_GRACE_SECONDS),
+        # The services do not call the Kubernetes API: no token in their pods.
+        "automountServiceAccountToken": False,
+        "securityContext": copy.deepcopy(POD_SECURITY_CONTEXT),
+        "topologySpreadConstraints": [{
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": dict(selector)},
+            "matchLabelKeys": ["pod-template-hash"],
+        } for key in SPREAD_TOPOLOGY_KEYS],
+        "containers": [container],
+        "volumes": [copy.deepcopy(TMP_VOLUME)],
+    }
+    spec.update(_placement(service, node_pool))
+    return spec
+
+
+def _deployment(name, service, selector, replicas, image, version, pod_annotations, node_pool, pod_labels=None):
     labels = dict(selector)
-    labels.update({LABEL_PART_OF: service["group"], LABEL_VERSION: version, LABEL_MANAGED_BY: MANAGED_BY})
+    labels.update({LABEL_INSTANCE: name, LABEL_COMPONENT: service["component"], LABEL_PART_OF: service["group"],
+                   LABEL_VERSION: version, LABEL_MANAGED_BY: MANAGED_BY})
     template_metadata = {"labels": dict(labels, **(pod_labels or {}))}
     if pod_annotations:
         template_metadata["annotations"] = dict(pod_annotations)
@@ -104,19 +227,7 @@ def _deployment(name, service, selector, replicas, image, version, pod_annotatio
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": dict(selector)},
-            "template": {
-                "metadata": template_metadata,
-                "spec": {
-                    "priorityClassName": service["priority_class"],
-                    "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
-                    "containers": [{
-                        "name": service["name"],
-                        "image": image,
-                        "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
-                        "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SECONDS}}},
-                    }],
-                },
-            },
+            "template": {"metadata": template_metadata, "spec": _pod_spec(service, image, selector, node_pool)},
         },
     }
 
@@ -125,14 +236,25 @@ def _service(service, selector, name=None):
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {
-            "name": name or service["name"],
-            "namespace": service["namespace"],
-            "labels": {LABEL_NAME: service["name"], LABEL_PART_OF: service["group"], LABEL_MANAGED_BY: MANAGED_BY},
-        },
+        "metadata": {"name": name or service["name"], "namespace": service["namespace"], "labels": _service_labels(service)},
         "spec": {
             "selector": dict(selector),
             "ports": [{"name": "http", "port": HTTP_PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def disruption_budget(service):
+    """The PodDisruptionBudget of a service: over every pod of it, whatever its color or track, as its Service sees
+    them all as one service."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": service["name"], "namespace": service["namespace"], "labels": _service_labels(service)},
+        "spec": {
+            "maxUnavailable": MAX_UNAVAILABLE,
+            "selector": {"matchLabels": {LABEL_NAME: service["name"]}},
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
         },
     }
 
@@ -156,9 +278,24 @@ def track_service_name(service_name, track):
     return "%s-%s" % (service_name, track)
 
 
+def check_node_pool(node_pool):
+    """Refuse a real-time node pool that is not {"node_selector": {label: value}, "tolerations": [toleration]}."""
+    problems = []
+    if not isinstance(node_pool, dict) or set(node_pool) - set(NODE_POOL_KEYS):
+        problems.append("must be a mapping with the keys %s" % " and ".join(NODE_POOL_KEYS))
+    else:
+        selector, tolerations = node_pool.get("node_selector") or {}, node_pool.get("tolerations") or []
+        if not (isinstance(selector, dict) and all(isinstance(value, str) for value in list(selector) + list(selector.values()))):
+            problems.append("node_selector must map label names to values (strings)")
+        if not (isinstance(tolerations, list) and all(isinstance(toleration, dict) for toleration in tolerations)):
+            problems.append("tolerations must be a list of tolerations (mappings)")
+    if problems:
+        raise ManifestError("the real-time node pool %r is invalid: %s" % (node_pool, "; ".join(problems)))
+
+
 def service_manifests(service, version, registry, replicas, active_color="blue", pod_annotations=None,
-                      deployment_versions=None, canary_replicas=0):
-    """The Deployment(s) and the Service(s) of one normalized catalog service.
+                      deployment_versions=None, canary_replicas=0, realtime_node_pool=None):
+    """The Deployment(s), the PodDisruptionBudget and the Service(s) of one normalized catalog service.
 
     rolling_update: one Deployment <service>, selected by name; its pods
     also carry cxpe.io/serving=true, which the Service selects on too, so
@@ -179,10 +316,17 @@ def service_manifests(service, version, registry, replicas, active_color="blue",
     into it. A second Service, <service>-preview, selects the idle color: the
     hidden entry point an upgrade smoke-tests the next version through.
 
+    Every service also gets a PodDisruptionBudget <service> over all its
+    pods (disruption_budget). Real-time services' pods are placed by
+    `realtime_node_pool` (REALTIME_NODE_POOL when None; {} places them
+    anywhere).
+
     `deployment_versions` maps Deployment names to the version each runs,
     overriding `version` (what the cluster already runs, say).
     """
     deployment_versions = deployment_versions or {}
+    node_pool = REALTIME_NODE_POOL if realtime_node_pool is None else realtime_node_pool
+    check_node_pool(node_pool)
     if active_color not in COLORS:
         raise ManifestError("active color %r is not one of %s" % (active_color, ", ".join(COLORS)))
     by_name = {LABEL_NAME: service["name"]}
@@ -191,7 +335,9 @@ def service_manifests(service, version, registry, replicas, active_color="blue",
         running = deployment_versions.get(name, default_version)
         _check_version("service %s" % service["name"], running)
         image = "%s/%s:%s" % (registry.rstrip("/"), service["name"], running)
-        return _deployment(name, service, selector, count, image, running, annotations, pod_labels)
+        return _deployment(name, service, selector, count, image, running, annotations, node_pool, pod_labels)
+
+    budget = disruption_budget(service)
 
     if service["strategy"] == "blue_green":
         manifests = []
@@ -200,6 +346,7 @@ def service_manifests(service, version, registry, replicas, active_color="blue",
             name = color_deployment_name(service["name"], color)
             manifests.append(deployment(name, selector, replicas if color == active_color else 0))
         return manifests + [
+            budget,
             _service(service, dict(by_name, **{LABEL_COLOR: active_color})),
             _service(service, dict(by_name, **{LABEL_COLOR: other_color(active_color)}),
                      preview_service_name(service["name"])),
@@ -213,9 +360,9 @@ def service_manifests(service, version, registry, replicas, active_color="blue",
             deployments.append(deployment(track_deployment_name(service["name"], track), selector, count,
                                           stable_version, annotations))
             services.append(_service(service, selector, track_service_name(service["name"], track)))
-        return deployments + services
+        return deployments + [budget] + services
     serving = {LABEL_SERVING: SERVING}
-    return [deployment(service["name"], by_name, replicas, pod_labels=serving), _service(service, dict(by_name, **serving))]
+    return [deployment(service["name"], by_name, replicas, pod_labels=serving), budget, _service(service, dict(by_name, **serving))]
 
 
 def _unknown_names(what, given, known, kind="services that are not deployed"):
@@ -247,7 +394,7 @@ def _service_state(service, version, versions, active_color, active_colors, obse
 
 
 def step_manifests(groups, version, registry, replicas, active_color="blue", versions=None, pod_annotations=None,
-                   active_colors=None, observed=None):
+                   active_colors=None, observed=None, realtime_node_pool=None):
     """The platform's workloads, one entry per deployment step, in order.
 
     Returns a list of {"step", "groups", "services", "manifests"}.
@@ -257,7 +404,8 @@ def step_manifests(groups, version, registry, replicas, active_color="blue", ver
     the platform-wide `version` and `active_color`. The canary Deployment of
     a canary service keeps the version and the replicas `observed` says it
     runs; one deployed for the first time runs the stable one's version at
-    0 replicas.
+    0 replicas. `realtime_node_pool` places the pods of real-time services
+    (see service_manifests).
     """
     versions, active_colors, observed = versions or {}, active_colors or {}, observed or {}
     services = [service for group in groups for service in group["services"]]
@@ -276,6 +424,7 @@ def step_manifests(groups, version, registry, replicas, active_color="blue", ver
                 service, version, versions, active_color, active_colors, observed)
             manifests.extend(service_manifests(
                 service, service_version, registry, replicas, color, pod_annotations, running, canary_replicas,
+                realtime_node_pool,
             ))
             if service["group"] not in step_groups:
                 step_groups.append(service["group"])

@@ -54,15 +54,13 @@ def write_versions(simulator):
 
 
 def routers_and_ledger(simulator):
-    """A ledger, an OpenShift Route and a PodDisruptionBudget beside what the platform deploys."""
+    """A ledger and an OpenShift Route beside what the platform deploys (a PodDisruptionBudget per service among it)."""
     apply(simulator, "webrtc",
           {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "webrtc-gateway-rollout", "labels": LEDGER_LABELS},
            "data": LEDGER},
           {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "webrtc-gateway"},
            "spec": {"host": "webrtc.example.com", "to": {"kind": "Service", "name": "webrtc-gateway", "weight": 100},
-                    "port": {"targetPort": "http"}}},
-          {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "webrtc-gateway"},
-           "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": "webrtc-gateway"}}}})
+                    "port": {"targetPort": "http"}}})
 
 
 def test_a_restore_puts_back_what_changed_since_the_backup(kubesim_factory, tmp_path):
@@ -96,7 +94,7 @@ def test_a_restore_puts_back_what_changed_since_the_backup(kubesim_factory, tmp_
                       json.dumps({"data": {"active.color": "green", "previous.color": "blue"}}))
     simulator.kubectl("patch", "route", "webrtc-gateway", "-n", "webrtc", "--type=merge", "-p",
                       json.dumps({"spec": {"to": {"name": "webrtc-gateway-preview"}}}))
-    simulator.kubectl("patch", "poddisruptionbudget", "webrtc-gateway", "-n", "webrtc", "-p", json.dumps({"spec": {"minAvailable": 0}}))
+    simulator.kubectl("patch", "poddisruptionbudget", "webrtc-gateway", "-n", "webrtc", "-p", json.dumps({"spec": {"maxUnavailable": 2}}))
 
     result, counts = run_ok(simulator, "restore", "-e", "restore_dir=" + os.path.dirname(path))
     assert counts["changed"] > 0

@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 import yaml
-from bluegreen_support import READY_AFTER, endpoint_pods, get, propagate, start_traffic, traffic_totals, wait_rollout
+from bluegreen_support import READY_AFTER, endpoint_pods, get, poll, propagate, start_traffic, traffic_totals, wait_rollout
 from playbook_support import ROOT, run_playbook
 
 # Simulated seconds per real second: pods start in milliseconds.
@@ -62,10 +62,11 @@ def test_the_whole_platform_is_deployed_ready_in_order_and_idempotently(kubesim_
     assert counts["changed"] > 0
 
     groups = catalog()["groups"]
-    expected, rolling = set(), set()
+    expected, rolling, every_service = set(), set(), set()
     for group in groups:
         for service in group["services"]:
             namespace = service.get("namespace", group["namespaces"][0])
+            every_service.add((namespace, service["name"]))
             if group["strategy"] == "blue_green":
                 expected.update((namespace, service["name"] + suffix) for suffix in ("-blue", "-green"))
             elif group["strategy"] == "canary":
@@ -84,11 +85,30 @@ def test_the_whole_platform_is_deployed_ready_in_order_and_idempotently(kubesim_
             assert item["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": name}}
             assert services[(namespace, name)]["spec"]["selector"] == {"app.kubernetes.io/name": name, SERVING: "true"}
 
+    # A budget per service, over its running pods: one of them may go.
+    def budgets():
+        return dict(((item["metadata"]["namespace"], item["metadata"]["name"]), item["status"])
+                    for item in objects(simulator, "poddisruptionbudgets"))
+    budget_status = poll(budgets, lambda found: all(status.get("expectedPods") == 3 for status in found.values()), "budgets")
+    assert set(budget_status) == every_service
+    assert all(status["disruptionsAllowed"] == 1 and status["currentHealthy"] == 3 for status in budget_status.values())
+    # Real-time pods on the real-time node pool, with Guaranteed resources; the others Burstable, on any node.
+    pools = dict((item["metadata"]["name"], item["metadata"]["labels"]["cxpe.io/node-pool"]) for item in objects(simulator, "nodes"))
+    placed = {}
+    for pod in objects(simulator, "pods"):
+        realtime = pod["metadata"]["labels"]["app.kubernetes.io/component"] == "realtime"
+        assert pod["status"]["qosClass"] == ("Guaranteed" if realtime else "Burstable")
+        placed.setdefault(realtime, set()).add(pools[pod["spec"]["nodeName"]])
+    assert placed[True] == {"realtime"} and "general" in placed[False]
+    namespaces = objects(simulator, "namespaces")
+    assert all(item["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+               for item in namespaces if item["metadata"]["labels"].get("app.kubernetes.io/managed-by") == "cxpe.rollout")
+
     # Each step was applied only after the previous one was Ready; its Services once its Deployments were.
-    steps = re.findall(r"^TASK \[cxpe\.rollout\.platform_deploy : (Apply the Deployments|Wait|Apply the Services)\D+(\d+)\]",
+    steps = re.findall(r"^TASK \[cxpe\.rollout\.platform_deploy : (Apply the Deployments and PodDisruptionBudgets|Wait|Apply the Services)\D+(\d+)\]",
                        first.stdout, re.M)
     assert steps == [(task, step) for step in ("2", "3", "4", "5", "6", "7", "8", "9")
-                     for task in ("Apply the Deployments", "Wait", "Apply the Services")]
+                     for task in ("Apply the Deployments and PodDisruptionBudgets", "Wait", "Apply the Services")]
 
     assert deploy(simulator)[1]["changed"] == 0
     assert deploy(simulator, "--check")[1]["changed"] == 0

@@ -121,9 +121,10 @@ def test_the_platform_goes_the_last_step_first_and_what_it_did_not_make_stays(ku
         assert last_pod < min(at for at, deployment_step in removed if deployment_step == step - 1), step
     tasks = re.findall(r"^TASK \[cxpe\.rollout\.uninstall : (Remove the \w+|Wait)[^\]]*? step (\d+)[^\]]*\]", result.stdout, re.M)
     assert tasks == [(task, step) for step in ("5", "4", "3", "2")
-                     for task in ("Remove the Services", "Remove the Deployments", "Wait", "Remove the rollout")]
+                     for task in ("Remove the Services", "Remove the Deployments", "Wait", "Remove the PodDisruptionBudgets",
+                                  "Remove the rollout")]
 
-    assert names(simulator, "deployments,services,configmaps,pods") == []
+    assert names(simulator, "deployments,services,poddisruptionbudgets,configmaps,pods") == []
     assert names(simulator, "namespaces") == ["Namespace gauth", "Namespace voice", "Namespace webrtc"]
     assert names(simulator, "configmaps,ingresses", "!cxpe.io/rollout-ledger") == [
         "ConfigMap webrtc/webrtc-settings", "Ingress webrtc/webrtc-gateway"]

@@ -8,6 +8,7 @@ __metaclass__ = type
 
 import copy
 import os
+from fractions import Fraction
 
 import pytest
 import yaml
@@ -15,6 +16,7 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.catalog import (
     CatalogError,
     namespaces_of,
     priority_classes,
+    quantity_value,
     select_groups,
     services_by_step,
     validate_catalog,
@@ -103,6 +105,18 @@ def test_shipped_catalog_hosting(shipped):
     assert secondary["designer"] == ["designer-das"]
 
 
+def test_shipped_catalog_components(shipped):
+    services = dict((service["name"], service) for group in select_groups(shipped) for service in group["services"])
+    realtime = sorted(name for name, service in services.items() if service["component"] == "realtime")
+    # The voice microservices, and the services that carry media: GVP's Media Control Platform and WebRTC.
+    voice = sorted(name for name, service in services.items() if service["group"] == "voice")
+    assert realtime == sorted(voice + ["gvp-mcp", "webrtc-coturn", "webrtc-gateway"])
+    assert services["tenant-service"]["component"] == services["gvp-rm"]["component"] == "api"
+    assert services["gauth-ui"]["component"] == services["wwe"]["component"] == "ui"
+    assert services["gim"]["component"] == services["gcxi"]["component"] == "reporting"
+    assert [name for name, service in services.items() if service["resources"]] == ["gcxi"]
+
+
 def test_shipped_priority_classes(shipped):
     assert [(entry["name"], entry["value"]) for entry in priority_classes(shipped)] == [
         ("genesysengage-critical-priority", 10000000),
@@ -166,7 +180,8 @@ def test_services_are_normalized():
     multi = select_groups(small_catalog(), names=["multi"])[0]
     assert multi["services"][1] == {
         "name": "multi-b", "title": "multi-b", "group": "multi", "strategy": "canary", "namespace": "m2",
-        "step": 8, "hosting": "primary_or_secondary", "priority_class": "low", "priority": 0,
+        "step": 8, "hosting": "primary_or_secondary", "component": "api", "resources": None,
+        "priority_class": "low", "priority": 0,
     }
     early = select_groups(small_catalog(), names=["early"])[0]
     assert early["hosting"] == "primary"
@@ -180,6 +195,31 @@ def test_a_service_may_override_its_groups_hosting():
     assert [(service["name"], service["hosting"]) for service in late["services"]] == [
         ("late-a", "primary"), ("late-b", "primary_or_secondary"),
     ]
+
+
+RESOURCES = {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
+
+
+def test_a_service_takes_its_groups_component_and_resources_unless_it_has_its_own():
+    catalog = small_catalog()
+    late = catalog["groups"][0]
+    late.update(component="reporting", resources=RESOURCES)
+    late["services"][1].update(component="ui", resources={"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}})
+    (group,) = select_groups(catalog, names=["late"])
+    assert group["component"] == "reporting"
+    assert [(service["component"], service["resources"]["limits"]["cpu"]) for service in group["services"]] == [("reporting", "2"), ("ui", "1")]
+    # A copy: changing a selection's resources leaves the catalog as it is.
+    group["services"][0]["resources"]["limits"]["cpu"] = "8"
+    assert late["resources"]["limits"]["cpu"] == "2"
+
+
+@pytest.mark.parametrize("quantity, value", [
+    ("500m", Fraction(1, 2)), ("2", 2), ("1.5", Fraction(3, 2)), (".5", Fraction(1, 2)), ("1Gi", 2 ** 30), ("512Mi", 2 ** 29),
+    ("1G", 10 ** 9), ("1k", 1000), ("0", 0),
+    ("", None), ("1 Gi", None), ("-1", None), ("1e3", None), ("1gi", None), ("Gi", None), (2, None), (None, None),
+])
+def test_quantities(quantity, value):
+    assert quantity_value(quantity) == value
 
 
 def test_selection_does_not_modify_the_catalog():
@@ -228,6 +268,22 @@ def test_namespaces_are_listed_once_in_group_order():
     (lambda c: c["priority_classes"].append({"name": "low", "value": 1}), "duplicate priority class 'low'"),
     (lambda c: c["priority_classes"][0].update(value="10"), "value must be an integer"),
     (lambda c: c["infrastructure"][0].update(step=2), "infrastructure[0] must be a mapping with step 1"),
+    (lambda c: c["groups"][0].update(component="media"), "groups[0] (late): component 'media' is not one of api, ui, reporting, realtime"),
+    (lambda c: c["groups"][0]["services"][1].update(component=None),
+     "groups[0] (late).services[1] (late-b): component None is not one of api, ui, reporting, realtime"),
+    (lambda c: c["groups"][0].update(resources={"requests": {"cpu": "1"}}),
+     "groups[0] (late): resources must be a mapping of requests and limits, each a mapping of cpu and memory to quantity strings"),
+    (lambda c: c["groups"][0]["services"][0].update(resources=dict(RESOURCES, limits={"cpu": "2", "memory": "2Gi", "gpu": "1"})),
+     "groups[0] (late).services[0] (late-a): resources must be a mapping of requests and limits"),
+    (lambda c: c["groups"][0]["services"][0].update(resources=dict(RESOURCES, extra={})), "resources must be a mapping of requests and limits"),
+    (lambda c: c["groups"][0]["services"][0].update(resources=dict(RESOURCES, requests={"cpu": 1, "memory": "1Gi"})),
+     "(late-a): resources.requests.cpu 1 is not a positive quantity such as '500m' or '1Gi'"),
+    (lambda c: c["groups"][0]["services"][0].update(resources=dict(RESOURCES, limits={"cpu": "0", "memory": "1GB"})),
+     "resources.limits.cpu '0' is not a positive quantity"),
+    (lambda c: c["groups"][0]["services"][0].update(resources=dict(RESOURCES, limits={"cpu": "2", "memory": "1GB"})),
+     "resources.limits.memory '1GB' is not a positive quantity"),
+    (lambda c: c["groups"][0]["services"][0].update(resources=dict(RESOURCES, limits={"cpu": "250m", "memory": "1Gi"})),
+     "(late-a): resources.requests.cpu 500m is above its limit 250m"),
     (lambda c: c.update(groups=[]), "groups must be a non-empty list"),
     (lambda c: c.update(priority_classes=None), "priority_classes must be a non-empty list"),
 ])
