@@ -30,7 +30,8 @@ for namespace in $namespaces; do
     ln -s "$collections/$namespace" "$out/deps/ansible_collections/$namespace"
 done
 
-"$bin/ansible-galaxy" collection install --no-deps --offline -p "$out/collections" "$tarball" > "$out/install.log" 2>&1
+# --force: the same collection and version sit on ANSIBLE_COLLECTIONS_PATH (the test tree), and would be skipped.
+"$bin/ansible-galaxy" collection install --no-deps --offline --force -p "$out/collections" "$tarball" > "$out/install.log" 2>&1
 installed="$out/collections/ansible_collections/cxpe/rollout"
 
 # ansible-lint as galaxy-importer runs it (its virtual environment: ansible-core and the dependencies alone), with
