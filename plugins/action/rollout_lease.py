@@ -13,11 +13,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import socket
 
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 from ansible_collections.cxpe.rollout.plugins.module_utils.args_common import login
+from ansible_collections.cxpe.rollout.plugins.module_utils.lease import identity
 
 
 class ActionModule(ActionBase):
@@ -29,7 +29,7 @@ class ActionModule(ActionBase):
         del tmp
         arguments = dict(self._task.args)
         if not arguments.get("holder"):
-            arguments["holder"] = "%s@%s/%d" % (arguments.get("actor") or login(), socket.gethostname(), os.getppid())
+            arguments["holder"] = identity(arguments.get("actor") or login(), os.getppid())
         result = merge_hash(result, self._execute_module(module_name="cxpe.rollout.rollout_lease", module_args=arguments,
                                                          task_vars=task_vars))
         self._remove_tmp_path(self._connection._shell.tmpdir)

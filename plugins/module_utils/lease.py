@@ -38,8 +38,9 @@ class LeaseHeld(Exception):
     """Another run holds the Lease, or took it over from this one; the message names it and since when."""
 
 
-def identity(actor):
-    return "%s@%s/%d" % (actor, socket.gethostname(), os.getpid())
+def identity(actor, pid=None):
+    """`<actor>@<this host>/<pid>`: the holder of a run whose process is `pid` (by default this process)."""
+    return "%s@%s/%d" % (actor, socket.gethostname(), os.getpid() if pid is None else pid)
 
 
 def parse_identity(text):
