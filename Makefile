@@ -100,7 +100,7 @@ sanity: collection test-tools
 
 # Two workers, each taking whole files, so a module's shared simulator stays with its tests.
 pytest: setup
-	pytest -n 2 --dist loadfile tests
+	pytest -n 2 --dist loadfile --durations=40 tests
 
 molecule: setup
 	molecule test --all

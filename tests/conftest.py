@@ -2,6 +2,7 @@
 and a real Prometheus scraping it."""
 
 import base64
+import functools
 import json
 import os
 import shutil
@@ -18,6 +19,8 @@ import pytest
 import yaml
 
 START_TIMEOUT_SECONDS = 30
+# free_port() only finds a port free now: a parallel worker may bind it before the server does, so a start retries.
+START_ATTEMPTS = 5
 # A simulator that authenticates and authorizes as a cluster does: RBAC needs TLS (kubectl sends no token over HTTP).
 RBAC_ARGS = ("--tls", "--authorization-mode", "RBAC")
 
@@ -42,6 +45,10 @@ def answers(url, context=None):
         return False
 
 
+class PortTaken(RuntimeError):
+    """The server could not bind a port that was free when chosen."""
+
+
 class ServerProcess:
     """A server run as a child process, its output in ``<workdir>/<name>.log``."""
 
@@ -58,7 +65,10 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 with open(self.log_path, encoding="utf-8") as output:
-                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{output.read()}")
+                    log = output.read()
+                error = PortTaken if "address already in use" in log.lower() else RuntimeError
+                shutil.rmtree(self.workdir, ignore_errors=True)
+                raise error(f"{self.name} exited with {self.process.returncode}:\n{log}")
             if ready():
                 return self
             time.sleep(0.05)
@@ -120,11 +130,25 @@ class Simulator(ServerProcess):
             return response.read().decode()
 
 
+def started_on_free_ports(create, ready):
+    """``create()`` a server on newly chosen ports and wait until ``ready(server)``, again on other ports while one was taken."""
+    attempts = 0
+    while True:
+        attempts += 1
+        server = create()
+        try:
+            return server.wait_until(functools.partial(ready, server))
+        except PortTaken:
+            if attempts == START_ATTEMPTS:
+                raise
+
+
 def start_simulator(**options):
     """Start kubesim (see ``Simulator`` for the options) and wait until it serves."""
-    simulator = Simulator(**options)
     # kubesim writes its kubeconfig once it serves; /readyz confirms.
-    return simulator.wait_until(lambda: os.path.exists(simulator.kubeconfig) and answers(f"{simulator.api_url}/readyz", simulator.ssl_context()))
+    return started_on_free_ports(
+        lambda: Simulator(**options),
+        lambda simulator: os.path.exists(simulator.kubeconfig) and answers(f"{simulator.api_url}/readyz", simulator.ssl_context()))
 
 
 def stopped_at_teardown(start_server):
@@ -215,8 +239,7 @@ class Prometheus(ServerProcess):
 
 def start_prometheus(*simulators, **options):
     """Start Prometheus scraping the metrics endpoints of ``simulators``; wait until it is ready."""
-    server = Prometheus(simulators, **options)
-    return server.wait_until(lambda: answers(f"{server.url}/-/ready"))
+    return started_on_free_ports(lambda: Prometheus(simulators, **options), lambda server: answers(f"{server.url}/-/ready"))
 
 
 @pytest.fixture
