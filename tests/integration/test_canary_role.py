@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import concurrent.futures
 import json
 import socket
 import threading
@@ -75,10 +76,15 @@ def test_a_good_version_is_promoted_through_every_router(rbac_kubesim_factory, p
     account = account_env(simulator, tmp_path, {"canary": list(namespaces.values())})
     for kind, namespace in namespaces.items():
         canary_service(simulator, namespace, kind, canary=STABLE, request_rate=REQUEST_RATE)
+    for namespace in namespaces.values():
         scraped(prometheus, namespace)
-        # The full default schedule through ingress-nginx; two steps through the others.
-        schedule = {} if kind == "nginx" else {"canary_schedule": [50, 100]}
-        run, counts = upgrade(account, prometheus, namespace, GOOD, kind, **schedule)
+    # Side by side, a service per router kind: the full default schedule through ingress-nginx; two steps through the others.
+    with concurrent.futures.ThreadPoolExecutor(len(namespaces)) as pool:
+        runs = dict((kind, pool.submit(upgrade, account, prometheus, namespace, GOOD, kind,
+                                       **({} if kind == "nginx" else {"canary_schedule": [50, 100]})))
+                    for kind, namespace in namespaces.items())
+    for kind, namespace in namespaces.items():
+        run, counts = runs[kind].result()
         assert run.returncode == 0 and counts["failed"] == 0, run.stdout
         assert stable_version(simulator, namespace) == GOOD
         assert get(simulator, namespace, "deployment", "web")["spec"]["replicas"] == 3
