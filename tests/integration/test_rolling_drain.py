@@ -10,9 +10,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import os
-import signal
-import subprocess
 import threading
 import time
 import urllib.request
@@ -20,7 +17,8 @@ import urllib.request
 import pytest
 import yaml
 from bluegreen_support import IMAGE, api_writes, get, ledger, new_namespace, poll, resource_versions
-from playbook_support import ANSIBLE_PLAYBOOK, COLLECTIONS, INVENTORY, run_tasks
+from interruption_support import Run
+from playbook_support import run_tasks
 from rolling_support import CapacitySampler, deploy, new_version, pod_versions, session_totals
 
 TIME_SCALE = 20
@@ -49,8 +47,9 @@ def cluster_fixture(kubesim_factory, prometheus_factory):
 def test_a_full_drain_under_session_load_drops_no_session(cluster, tmp_path, request, kind):
     simulator, prometheus = cluster
     namespace = new_namespace(simulator, request.node.name)
-    # Sessions of 40 simulated seconds (2 real ones), four opened every simulated second.
-    deploy(simulator, namespace, kind, NAME, "1.0", replicas=4, session_rate=4, session_duration=40)
+    # Sessions of 10 simulated seconds on average (half a real one), four opened every simulated second: a pod leaves
+    # rotation with about ten, the last of which ends seconds later.
+    deploy(simulator, namespace, kind, NAME, "1.0", replicas=4, session_rate=4, session_duration=10)
     new_version(simulator, namespace, kind, NAME, "2.0")
     _run, (checked,) = run_tasks(simulator.env, tmp_path, [drain(namespace, kind, prometheus)], "--check")
     assert checked["changed"] is True and checked["writes"] == 0 and len(checked["plan"]) == 4, checked
@@ -103,7 +102,7 @@ def fault(simulator, rule_id):
 def test_a_deployment_paused_late_after_a_step_replaces_no_pod_that_was_not_drained(cluster, tmp_path, request):
     simulator, prometheus = cluster
     namespace = new_namespace(simulator, request.node.name)
-    deploy(simulator, namespace, "Deployment", NAME, "1.0", replicas=3, session_rate=4, session_duration=40)
+    deploy(simulator, namespace, "Deployment", NAME, "1.0", replicas=3, session_rate=4, session_duration=10)
     before = get(simulator, namespace, "deployment", NAME)
     old = sorted(pod_versions(simulator, namespace, NAME))
     # The new version's pods are Ready as soon as they start: were they Available too, the controller could take
@@ -131,7 +130,7 @@ def test_a_deployment_paused_late_after_a_step_replaces_no_pod_that_was_not_drai
 
 def put_away(simulator, namespace, kind):
     """The workload and its new version, with clients on it."""
-    deploy(simulator, namespace, kind, NAME, "1.0", replicas=2, session_rate=4, session_duration=40)
+    deploy(simulator, namespace, kind, NAME, "1.0", replicas=2, session_rate=4, session_duration=10)
     new_version(simulator, namespace, kind, NAME, "2.0")
 
 
@@ -194,17 +193,18 @@ def test_a_killed_run_is_resumed_and_a_concurrent_run_refused(cluster, tmp_path,
     deploy(simulator, namespace, "Deployment", NAME, "1.0", replicas=3, session_rate=4, session_duration=60)
     new_version(simulator, namespace, "Deployment", NAME, "2.0")
     own = get(simulator, namespace, "deployment", NAME)
-    first = start_tasks(simulator.env, tmp_path / "first", [drain(namespace, "Deployment", prometheus, lease_duration=3)])
+    module, arguments = drain(namespace, "Deployment", prometheus, lease_duration=3)
+    playbook = tmp_path / "first.yml"
+    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": [{"name": "drain", module: arguments}]}]))
+    first = Run(simulator.env, str(playbook), {}, str(tmp_path / "first.log"))
     # Wait until the first pod drains, then try a second run.
     poll(lambda: serving_labels(simulator, namespace).count("false"), lambda count: count == 1,
-         "a pod to leave rotation (%s)" % (tmp_path / "first" / "output.log"))
+         "a pod to leave rotation (%s)" % first.log)
     before = resource_versions(simulator, namespace)
     _run, (second,) = run_tasks(simulator.env, tmp_path, [drain(namespace, "Deployment", prometheus)])
     assert second["failed"] is True and "is held by" in second["msg"] and "another run is rolling this workload" in second["msg"], second
-    # The whole controller host dies: ansible-playbook and the module process it started (in a session of its own).
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
-    subprocess.run(["pkill", "-KILL", "-f", "AnsiballZ_rolling_drain"], check=False)
+    # The whole controller host dies: ansible-playbook and the module process it started.
+    first.kill()
     assert resource_versions(simulator, namespace)[("ConfigMap", NAME + "-rollout")] == before[("ConfigMap", NAME + "-rollout")]
     draining = json.loads(ledger(simulator, namespace, NAME)["progress"])["current"]
     assert len(draining) == 1
@@ -248,16 +248,3 @@ def test_bad_input_is_refused_and_nothing_changes(cluster, tmp_path, request):
         assert message in result["msg"], (message, result["msg"])
     assert api_writes(simulator) == writes
     assert resource_versions(simulator, namespace) == before
-
-
-def start_tasks(environment, workdir, tasks):
-    """Start ansible-playbook on module calls in a process group of its own, without waiting for it."""
-    workdir.mkdir()
-    play = [{"hosts": "localhost", "gather_facts": False,
-             "tasks": [{"name": "task %d" % index, module: arguments} for index, (module, arguments) in enumerate(tasks)]}]
-    playbook = workdir / "play.yml"
-    playbook.write_text(yaml.safe_dump(play))
-    env = dict(environment, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS)
-    with open(workdir / "output.log", "w", encoding="utf-8") as output:
-        return subprocess.Popen([ANSIBLE_PLAYBOOK, "-i", INVENTORY, str(playbook)], env=env, stdout=output,
-                                stderr=subprocess.STDOUT, start_new_session=True)

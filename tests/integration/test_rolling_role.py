@@ -35,7 +35,7 @@ def test_an_upgrade_under_session_load_reports_progress_and_drops_nothing(rbac_k
     prometheus = prometheus_factory(simulator)
     namespace = new_namespace(simulator, request.node.name)
     # An unpaused Deployment, as the platform runs it: the role holds its rollout.
-    deploy(simulator, namespace, "Deployment", NAME, "1.0", replicas=4, session_rate=4, session_duration=40)
+    deploy(simulator, namespace, "Deployment", NAME, "1.0", replicas=4, session_rate=4, session_duration=10)
     simulator.kubectl("rollout", "resume", "-n", namespace, "deployment/" + NAME)
     account = account_env(simulator, tmp_path, {"rolling_update": [namespace]})
     run, counts = upgrade(account, prometheus, namespace, "Deployment", "2.0")
@@ -74,7 +74,7 @@ def test_a_version_whose_image_does_not_exist_stops_and_rolls_back(rbac_kubesim_
     simulator = rbac_kubesim_factory(time_scale=TIME_SCALE, extra_args=["--missing-image", "*:9.9.9-typo"])
     prometheus = prometheus_factory(simulator)
     namespace = new_namespace(simulator, request.node.name)
-    deploy(simulator, namespace, "Deployment", NAME, "1.0", replicas=2, session_rate=4, session_duration=40)
+    deploy(simulator, namespace, "Deployment", NAME, "1.0", replicas=2, session_rate=4, session_duration=10)
     before = get(simulator, namespace, "deployment", NAME)
     account = account_env(simulator, tmp_path, {"rolling_update": [namespace]})
     run, counts = upgrade(account, prometheus, namespace, "Deployment", "9.9.9-typo", rolling_ready_timeout=8)
