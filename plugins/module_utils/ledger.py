@@ -286,6 +286,25 @@ def read(cluster, namespace, service, name=None):
     return configmap, parse(configmap)
 
 
+def wait_while_phase(cluster, namespace, service, phase, timeout):
+    """Watch a service's ledger while its phase is `phase`, for at most `timeout` seconds; whether the phase changed
+    (or the ledger went) in that time. A run that ends moves its ledger out of its working phase: a reader waiting for
+    that is woken at once, not at its next poll."""
+    name = ledger_name(service)
+
+    def moved_on(configmaps):
+        configmap = configmaps.get(name)
+        return configmap is None or (configmap.get("data") or {}).get("phase") != phase
+
+    try:
+        return cluster.wait("v1", "ConfigMap", namespace, moved_on, timeout, "the phase of %s/%s to leave %s" % (namespace, name, phase),
+                            field_selector="metadata.name=%s" % name)
+    except ClusterError as error:
+        if error.status != 504:
+            raise
+        return False
+
+
 def write(cluster, namespace, service, change, strategy, now, name=None, current=None):
     """Apply `change(ledger) -> ledger` to a service's ledger, creating it when absent.
 

@@ -29,6 +29,17 @@ options:
   service:
     description: Only the ledger of this service.
     type: str
+  wait_while_phase:
+    description:
+      - Before reading, watch the ledger of O(service) (which then needs exactly one namespace) while its phase is this
+        one, for at most O(wait_timeout) seconds. A reader that follows a long run (a drain in C(draining)) is woken as
+        soon as the run ends, and otherwise reads again after O(wait_timeout).
+      - Waiting out O(wait_timeout) is not a failure; RV(phase_changed) tells which happened.
+    type: str
+  wait_timeout:
+    description: Seconds O(wait_while_phase) waits at most.
+    type: float
+    default: 30
   routers:
     description:
       - Also read these routers of O(service) (which then needs exactly one namespace) and return what each sends
@@ -85,6 +96,14 @@ EXAMPLES = r"""
     routers: []
   register: chat
 
+- name: Wait up to 30 s for the drain of voice-sip to end, then read its progress
+  cxpe.rollout.rollout_info:
+    namespaces: [voice]
+    service: voice-sip
+    wait_while_phase: draining
+    wait_timeout: 30
+  register: sip
+
 - name: Print which color and version each service runs
   ansible.builtin.debug:
     msg: "{{ item.service }}: {{ item.active.color }} {{ item.active.version }} ({{ item.phase }})"
@@ -94,6 +113,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+phase_changed:
+  description: With O(wait_while_phase), whether the phase left it (or the ledger went) before O(wait_timeout).
+  returned: when O(wait_while_phase) is set
+  type: bool
+  sample: true
 rollouts:
   description: One entry per ledger, sorted by namespace and service.
   returned: success
@@ -193,7 +217,7 @@ from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import (
     Cluster,
     ClusterError,
 )
-from ansible_collections.cxpe.rollout.plugins.module_utils.ledger import list_ledgers
+from ansible_collections.cxpe.rollout.plugins.module_utils.ledger import list_ledgers, wait_while_phase
 from ansible_collections.cxpe.rollout.plugins.module_utils.routers import (
     RouterError,
     make_router,
@@ -230,14 +254,21 @@ def main():
     module = AnsibleK8SModule(
         module_class=AnsibleModule, supports_check_mode=True,
         argument_spec=argument_spec(ROUTERS_ARG_SPEC, namespaces={"type": "list", "elements": "str", "required": True},
-                                    service={"type": "str"}),
+                                    service={"type": "str"}, wait_while_phase={"type": "str"},
+                                    wait_timeout={"type": "float", "default": 30}),
     )
     params = module.params
-    if params["routers"] is not None and not (params["service"] and len(params["namespaces"]) == 1):
-        module.fail_json(msg="routers needs a service and exactly one namespace")
+    for option in ("routers", "wait_while_phase"):
+        if params[option] is not None and not (params["service"] and len(params["namespaces"]) == 1):
+            module.fail_json(msg="%s needs a service and exactly one namespace" % option)
+    if params["wait_timeout"] < 0:
+        module.fail_json(msg="wait_timeout must not be negative, not %g" % params["wait_timeout"])
     result = {}
     try:
         cluster = Cluster(get_api_client(module).client)
+        if params["wait_while_phase"] is not None:
+            result["phase_changed"] = wait_while_phase(cluster, params["namespaces"][0], params["service"],
+                                                       params["wait_while_phase"], params["wait_timeout"])
         result["rollouts"] = [entry for namespace in params["namespaces"]
                               for entry in list_ledgers(cluster, namespace, params["service"])]
         if params["routers"] is not None:

@@ -32,8 +32,13 @@ GROUPS = ["gauth", "tenant", "webrtc"]
 HOSTED = {"primary": ["gauth-auth", "gauth-environment", "gauth-ui", "tenant-service", "webrtc-coturn", "webrtc-gateway"],
           "secondary": ["tenant-service", "webrtc-coturn", "webrtc-gateway"]}
 NAMESPACES = {"gauth": "gauth", "tenant": "voice", "webrtc": "webrtc"}
-# The demo's settings of the strategies, for units whose time runs 50 times faster.
+# The demo's settings of the strategies, with shorter metric windows: here Prometheus scrapes every second, not every 2.
 SETTINGS = os.path.join(ROOT, "inventories", "demo-units", "group_vars", "demo_units.yml")
+ONE_SECOND_SCRAPES = {
+    "bluegreen_analysis_initial_delay": 2.5, "bluegreen_analysis_count": 2, "bluegreen_analysis_interval": 1,
+    "bluegreen_analysis_inconclusive_limit": 1, "canary_analysis_initial_delay": 2.5, "canary_analysis_interval": 1,
+    "rolling_rotation_delay": 1.5,
+}
 # Debian's Chromium and its driver (`make test-tools`), started so that it reaches nothing on its own.
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 CHROMIUM_ARGUMENTS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -102,6 +107,7 @@ def platform(tmp_path_factory, module_kubesim_factory, module_prometheus_factory
         units[name] = Unit(name, simulator, module_prometheus_factory(simulator))
     with open(SETTINGS, encoding="utf-8") as handle:
         settings = dict((key, value) for key, value in yaml.safe_load(handle).items() if not key.startswith("cxpe_"))
+    settings.update(ONE_SECOND_SCRAPES)
     settings["ansible_python_interpreter"] = sys.executable
     hosts = dict((name, {"cxpe_unit_role": name, "cxpe_kubeconfig": unit.simulator.kubeconfig,
                          "cxpe_prometheus_url": unit.prometheus.url}) for name, unit in units.items())

@@ -11,7 +11,7 @@ import json
 import pytest
 from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledgers
 from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import Cluster
-from cluster_support import FakeClient, configmap
+from cluster_support import FakeClient, ScriptedWatch, configmap
 
 NOW = "2026-01-31T12:00:00Z"
 LATER = "2026-01-31T12:05:00Z"
@@ -124,3 +124,36 @@ def test_list_ledgers_reports_corrupted_ones_beside_the_valid():
     assert "key active.color: 'purple'" in listed[0]["error"]
     assert listed[1]["namespace"] == "ns" and listed[1]["name"] == "web-rollout"
     assert listed[1]["active"] == {"color": "green", "version": "2"} and "extra" not in listed[1]
+
+
+def ledger_event(kind, phase, version):
+    obj = configmap("web-rollout", {"phase": phase})
+    obj["metadata"]["resourceVersion"] = version
+    return {"type": kind, "object": obj, "raw_object": obj}
+
+
+def test_a_reader_waiting_on_a_phase_is_woken_when_the_ledger_leaves_it():
+    watch = ScriptedWatch([[ledger_event("MODIFIED", "draining", "201"), ledger_event("MODIFIED", "completed", "202")]])
+    cluster = Cluster(FakeClient([configmap("web-rollout", {"phase": "draining"})]), watcher=watch)
+    assert ledgers.wait_while_phase(cluster, "ns", "web", "draining", 30) is True
+    assert watch.calls[0]["field_selector"] == "metadata.name=web-rollout" and watch.stopped
+
+
+def test_a_ledger_already_out_of_the_phase_or_absent_needs_no_watch():
+    watch = ScriptedWatch([])
+    assert ledgers.wait_while_phase(Cluster(FakeClient([configmap("web-rollout", {"phase": "failed"})]), watcher=watch),
+                                    "ns", "web", "draining", 30) is True
+    assert ledgers.wait_while_phase(Cluster(FakeClient(), watcher=watch), "ns", "web", "draining", 30) is True
+    assert watch.calls == []
+
+
+def test_waiting_out_the_timeout_is_an_answer_not_an_error():
+    now = [0.0]
+
+    def clock():
+        now[0] += 3
+        return now[0]
+
+    watch = ScriptedWatch([[ledger_event("MODIFIED", "draining", "201")]])
+    cluster = Cluster(FakeClient([configmap("web-rollout", {"phase": "draining"})]), watcher=watch, clock=clock)
+    assert ledgers.wait_while_phase(cluster, "ns", "web", "draining", 5) is False
