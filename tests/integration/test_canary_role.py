@@ -4,7 +4,7 @@
 """The cxpe.rollout.canary role end to end on kubesim with a real Prometheus, run as the service account of the
 cxpe.rollout.rbac playbook on a cluster that authorizes by RBAC: a good version promoted through every router, a bad
 version aborted at its first analysis, Prometheus lost mid-step, a canary that never becomes Ready, and schedules
-refused before any change."""
+refused before any change; and the role run twice in one play, for two services."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -177,3 +177,28 @@ def test_losing_prometheus_mid_step_aborts_and_never_promotes(rbac_kubesim_facto
 def ledger_weight(simulator, namespace):
     result = simulator.kubectl("get", "configmap", "web-rollout", "-n", namespace, "-o", "jsonpath={.data.weight}", check=False)
     return result.stdout.strip() if result.returncode == 0 else None
+
+
+def test_the_role_run_twice_in_a_play_checks_each_service_s_own_stable_version(kubesim_factory, prometheus_factory, request, tmp_path):
+    simulator = kubesim_factory(time_scale=TIME_SCALE)
+    prometheus = prometheus_factory(simulator)
+    namespace = new_namespace(simulator, request.node.name)
+    canary_service(simulator, namespace, "nginx", canary=STABLE, request_rate=REQUEST_RATE)
+    canary_service(simulator, namespace, "replicas", service_name="api", canary=STABLE, request_rate=REQUEST_RATE)
+    scraped(prometheus, namespace)
+    common = {"canary_namespace": namespace, "canary_version": GOOD, "canary_prometheus_url": prometheus.url, "canary_schedule": [100],
+              "canary_analysis_initial_delay": 2.5, "canary_analysis_count": 1, "canary_scale_down_delay": 0}
+    checked = "{{ canary_preflight_metrics | map(attribute='query') | list }}"
+    tasks = []
+    for service, routers in (("web", [{"kind": "nginx"}]), ("api", [])):
+        tasks += [{"name": "upgrade " + service, "ansible.builtin.include_role": {"name": "cxpe.rollout.canary"},
+                   "vars": dict(common, canary_service=service, canary_routers=routers)},
+                  {"name": "checked for " + service, "ansible.builtin.debug": {"msg": checked}}]
+    playbook = tmp_path / "twice.yml"
+    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
+    run, counts = run_playbook(simulator.env, str(playbook))
+    assert run.returncode == 0 and counts["failed"] == 0, run.stdout
+    assert stable_version(simulator, namespace) == GOOD
+    # The second run checked its own service's stable version only, not the first one's again.
+    second = run.stdout.split("TASK [checked for api]")[1]
+    assert 'service=~\\"api(-stable|-canary)?\\"' in second and "web(-stable" not in second, second
