@@ -252,3 +252,29 @@ def prometheus_factory():
 def module_prometheus_factory():
     """Start real Prometheus servers for a whole test module; all are stopped at its end."""
     yield from stopped_at_teardown(start_prometheus)
+
+
+# The modules that take minutes (`make test` prints the slowest tests), longest first. With --dist loadfile, xdist hands
+# out the files with the most tests first; one of these handed out last would keep the run going on a single worker.
+LONG_RUNNING_MODULES = (
+    "tests/integration/test_upgrade_playbook.py",
+    "tests/integration/test_canary_role.py",
+    "tests/integration/test_deploy_platform.py",
+    "tests/integration/test_bluegreen_role.py",
+    "tests/integration/test_backup_restore.py",
+    "tests/integration/test_uninstall.py",
+)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """loadfile's scheduling, with LONG_RUNNING_MODULES handed out before the other files."""
+    from xdist.scheduler import LoadFileScheduling  # pylint: disable=import-outside-toplevel (only a controller with workers needs it)
+
+    class LongRunningFirst(LoadFileScheduling):
+        def _assign_work_unit(self, node):
+            for module in reversed(LONG_RUNNING_MODULES):
+                if module in self.workqueue:
+                    self.workqueue.move_to_end(module, last=False)
+            super()._assign_work_unit(node)
+
+    return LongRunningFirst(config, log)
