@@ -17,6 +17,7 @@ import urllib.request
 
 import pytest
 import yaml
+from xdist.scheduler import LoadFileScheduling
 
 START_TIMEOUT_SECONDS = 30
 # free_port() only finds a port free now: a parallel worker may bind it before the server does, so a start retries.
@@ -266,15 +267,15 @@ LONG_RUNNING_MODULES = (
 )
 
 
-def pytest_xdist_make_scheduler(config, log):
+class LongRunningFirst(LoadFileScheduling):
     """loadfile's scheduling, with LONG_RUNNING_MODULES handed out before the other files."""
-    from xdist.scheduler import LoadFileScheduling  # pylint: disable=import-outside-toplevel (only a controller with workers needs it)
 
-    class LongRunningFirst(LoadFileScheduling):
-        def _assign_work_unit(self, node):
-            for module in reversed(LONG_RUNNING_MODULES):
-                if module in self.workqueue:
-                    self.workqueue.move_to_end(module, last=False)
-            super()._assign_work_unit(node)
+    def _assign_work_unit(self, node):
+        for module in reversed(LONG_RUNNING_MODULES):
+            if module in self.workqueue:
+                self.workqueue.move_to_end(module, last=False)
+        super()._assign_work_unit(node)
 
+
+def pytest_xdist_make_scheduler(config, log):
     return LongRunningFirst(config, log)
