@@ -34,7 +34,7 @@ export ANSIBLE_NOCOWS := 1
 # The inventory's hosts are the controller itself; no host keys to check.
 export ANSIBLE_HOST_KEY_CHECKING := false
 
-.PHONY: all setup venv collection kubectl prometheus test-tools lint sanity pytest molecule release-check test demo clean
+.PHONY: all setup venv collection kubectl prometheus chromium test-tools lint sanity pytest molecule release-check test demo clean
 
 all: test
 
@@ -73,7 +73,7 @@ collection: venv
 # Debian packages, installed only when their command is missing: kubectl for
 # everything, prometheus for the metric gates of the demo and the tests,
 # shellcheck for the sanity test of the shell scripts, and Chromium with its
-# driver for the test of the rollout report. The package
+# driver for looking at the rollout report (the demo and its test). The package
 # lists already on the machine are tried first, refreshed only when that
 # fails. --no-install-recommends keeps prometheus from pulling in exporters.
 ensure = command -v $(1) >/dev/null || { $(APT_GET) install -y --no-install-recommends $(2) \
@@ -85,9 +85,11 @@ kubectl:
 prometheus:
 	$(call ensure,prometheus,prometheus)
 
-test-tools: prometheus
-	$(call ensure,shellcheck,shellcheck)
+chromium:
 	$(call ensure,chromedriver,chromium chromium-driver)
+
+test-tools: prometheus chromium
+	$(call ensure,shellcheck,shellcheck)
 
 # ---------------------------------------------------------------- tests ----
 
@@ -123,7 +125,7 @@ test: setup test-tools lint sanity pytest molecule release-check
 
 # ----------------------------------------------------------------- demo ----
 
-demo: setup prometheus
+demo: setup prometheus chromium
 	$(ROOT)/tools/demo.sh $(DEMO_DIR) $(DEMO_TIME_SCALE)
 
 clean:

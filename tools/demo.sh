@@ -6,9 +6,10 @@
 #   2. let clients call every service of both units (requests and long-lived sessions) through its Service;
 #   3. upgrade the whole platform to the next release with the cxpe.rollout.upgrade playbook: the primary unit first
 #      (the canary unit), then the secondary unit, group by group in the documented order, each service with its
-#      group's strategy (blue/green, canary, rolling drain) gated on its error ratio; the run summary is printed;
+#      group's strategy (blue/green, canary, rolling drain) gated on its error ratio; the run summary is printed, and
+#      the run's rollout report is opened in headless Chromium (tools/report_in_browser.py), a screenshot kept;
 #   4. upgrade again, with a Dialplan build that fails a share of its requests: its canary is aborted, the primary
-#      unit stops there, the secondary unit is not touched, and the summary says so;
+#      unit stops there, the secondary unit is not touched, and the summary and the report say so;
 #   5. print what the clients went through in each unit;
 # and stop the servers however the demo ends.
 # Usage: tools/demo.sh WORKDIR TIME_SCALE
@@ -103,14 +104,19 @@ sleep 5
 
 step "Upgrade the whole platform to 9.0.101.02: the primary unit, then the secondary unit"
 playbook -i "$inventory" cxpe.rollout.upgrade -f "$forks" -e cxpe_version=9.0.101.02 \
-    -e "cxpe_upgrade_report_dir=$workdir/reports" -e "backup_dir=$workdir/backups"
+    -e "cxpe_upgrade_report_dir=$workdir/reports/9.0.101.02" -e "backup_dir=$workdir/backups"
+
+step "The upgrade's rollout report, opened in headless Chromium: a chart per upgraded service"
+python3 "$root/tools/report_in_browser.py" "$workdir/reports/9.0.101.02"
 
 step "Upgrade to 9.0.102.01 with a Dialplan build that fails 30% of its requests: the primary unit stops at step 3"
 if playbook -i "$inventory" cxpe.rollout.upgrade -f "$forks" -e cxpe_version=9.0.102.01 \
-    -e '{"cxpe_versions": {"voice-dialplan": "9.0.102.01-errors30"}}' -e "cxpe_upgrade_report_dir=$workdir/reports" -e "backup_dir=$workdir/backups"; then
+    -e '{"cxpe_versions": {"voice-dialplan": "9.0.102.01-errors30"}}' -e "cxpe_upgrade_report_dir=$workdir/reports/9.0.102.01" \
+    -e "backup_dir=$workdir/backups"; then
     echo "the faulty release was not stopped" >&2
     exit 1
 fi
+python3 "$root/tools/report_in_browser.py" "$workdir/reports/9.0.102.01"
 
 for unit in "${units[@]}"; do
     step "What the clients of the $unit unit went through"
