@@ -122,3 +122,13 @@ attributes:
     description: The module changes nothing, so it has no diff.
     support: none
 """
+
+    # What a module that reaches a cluster needs where it runs: the Kubernetes client, through kubernetes.core's
+    # module_utils (with the k8s_auth_options fragment's options). Ansible takes no fragment without options.
+    KUBERNETES_CLIENT = r"""
+options: {}
+requirements:
+  - python >= 3.9
+  - kubernetes >= 24.2.0
+  - PyYAML >= 3.11
+"""

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: priority_classes
 short_description: The Genesys Multicloud CX PriorityClasses
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - cxpe.rollout maintainers (@cxpe)
 description:

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: service_catalog
 short_description: Genesys Multicloud CX service groups in deployment order
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - cxpe.rollout maintainers (@cxpe)
 description:
@@ -43,7 +43,6 @@ options:
       - With none, every service is returned.
     type: str
     choices: [primary, secondary]
-    version_added: 0.5.0
 notes:
   - Use C(query) or C(wantlist=true); every group is one element of the returned list.
 seealso:

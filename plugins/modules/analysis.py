@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: analysis
 short_description: Gate a rollout on Prometheus metrics and HTTP checks
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - cxpe.rollout maintainers (@cxpe)
 description:

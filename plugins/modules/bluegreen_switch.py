@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: bluegreen_switch
 short_description: Switch a blue/green service's traffic to one color, or roll it back
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - cxpe.rollout maintainers (@cxpe)
 description:
@@ -78,6 +78,7 @@ extends_documentation_fragment:
   - cxpe.rollout.rollout.wait
   - cxpe.rollout.rollout.record
   - kubernetes.core.k8s_auth_options
+  - cxpe.rollout.rollout.kubernetes_client
 attributes:
   check_mode:
     description: Reads and checks everything, reports what it would change and the writes it would make, and writes nothing.
@@ -85,10 +86,6 @@ attributes:
   diff_mode:
     description: Shows each router, the preview and the ledger before and after.
     support: full
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
-  - PyYAML >= 3.11
 notes:
   - The C(ingress) and C(route) routers point at Services named C(<service>-blue) and C(<service>-green), which
     must exist (each selecting its color's pods); the platform's own Service C(<service>) is the C(service) router.

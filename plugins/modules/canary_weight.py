@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: canary_weight
 short_description: Set the share of a canary service's traffic that goes to its canary track
-version_added: 0.3.0
+version_added: 1.0.0
 author:
   - cxpe.rollout maintainers (@cxpe)
 description:
@@ -58,6 +58,7 @@ extends_documentation_fragment:
   - cxpe.rollout.rollout.wait
   - cxpe.rollout.rollout.record
   - kubernetes.core.k8s_auth_options
+  - cxpe.rollout.rollout.kubernetes_client
 attributes:
   check_mode:
     description: Reads and checks everything, reports what it would change and the writes it would make, and writes nothing.
@@ -65,10 +66,6 @@ attributes:
   diff_mode:
     description: Shows each router object and the ledger before and after.
     support: full
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
-  - PyYAML >= 3.11
 notes:
   - The C(nginx), C(route) and C(consul) routers lead to the Services C(<service>-stable) and C(<service>-canary)
     (each selecting one track's pods), which the P(cxpe.rollout.platform_deploy#role) role creates.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: platform_backup
 short_description: Read the objects an upgrade touches, ready to be applied again
-version_added: 0.5.0
+version_added: 1.0.0
 author:
   - cxpe.rollout maintainers (@cxpe)
 description:
@@ -43,10 +43,7 @@ notes:
 extends_documentation_fragment:
   - cxpe.rollout.rollout.read_only
   - kubernetes.core.k8s_auth_options
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
-  - PyYAML >= 3.11
+  - cxpe.rollout.rollout.kubernetes_client
 seealso:
   - module: cxpe.rollout.rollout_info
 """

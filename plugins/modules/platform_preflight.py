@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: platform_preflight
 short_description: Refuse an upgrade of the platform before any change, naming every problem
-version_added: 0.5.0
+version_added: 1.0.0
 author:
   - cxpe.rollout maintainers (@cxpe)
 description:
@@ -32,7 +32,8 @@ description:
   - No rollout of those services is in progress - their rollout ledgers show no canary in progress (phase
     C(progressing)), no rolling drain with pods left to replace, and no blue/green switch whose Service selects
     another color than the ledger's active one; and no other run holds their Lease (C(<service>-rollout), or the
-    name of their ledger) within its duration.
+    name of their ledger) within its duration. A Lease whose holder ran on this controller and whose process is
+    gone does not count: the next run here takes it over at once.
   - Never changes anything.
 options:
   namespaces:
@@ -108,10 +109,7 @@ options:
 extends_documentation_fragment:
   - cxpe.rollout.rollout.read_only
   - kubernetes.core.k8s_auth_options
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
-  - PyYAML >= 3.11
+  - cxpe.rollout.rollout.kubernetes_client
 notes:
   - Reads, per namespace of O(services), one list each of the services' Deployments, of the Services, of the rollout
     ledgers and of the Leases; then each namespace and PriorityClass, and C(/version).

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: rolling_drain
 short_description: Replace a workload's pods batch by batch, draining each pod's sessions before it goes
-version_added: 0.3.0
+version_added: 1.0.0
 author:
   - cxpe.rollout maintainers (@cxpe)
 description:
@@ -161,6 +161,7 @@ options:
 extends_documentation_fragment:
   - cxpe.rollout.rollout.record
   - kubernetes.core.k8s_auth_options
+  - cxpe.rollout.rollout.kubernetes_client
 attributes:
   check_mode:
     description: Reads and checks everything and returns the plan (which pods, in which batches), writing nothing.
@@ -168,10 +169,6 @@ attributes:
   diff_mode:
     description: The changes are pods replaced over time, reported in RV(pods), not a diff.
     support: none
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
-  - PyYAML >= 3.11
 notes:
   - The P(cxpe.rollout.rolling#role) role pauses the workload, applies the new version, runs this module
     asynchronously while printing its progress, and rolls back on failure.

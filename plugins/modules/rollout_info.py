@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: rollout_info
 short_description: Read the rollout ledgers of services
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - cxpe.rollout maintainers (@cxpe)
 description:
@@ -75,10 +75,7 @@ options:
 extends_documentation_fragment:
   - cxpe.rollout.rollout.read_only
   - kubernetes.core.k8s_auth_options
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
-  - PyYAML >= 3.11
+  - cxpe.rollout.rollout.kubernetes_client
 seealso:
   - module: cxpe.rollout.bluegreen_switch
 """

@@ -68,6 +68,7 @@ options:
 extends_documentation_fragment:
   - cxpe.rollout.rollout.record
   - kubernetes.core.k8s_auth_options
+  - cxpe.rollout.rollout.kubernetes_client
 attributes:
   action:
     description: The action plugin fills in O(holder) on the controller.
@@ -78,10 +79,6 @@ attributes:
   diff_mode:
     description: The Lease is a lock, not a change to review.
     support: none
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
-  - PyYAML >= 3.11
 notes:
   - The holder's process is checked only on the host the module runs on, which is the controller for the inventories
     of this collection (C(ansible_connection=local)). A run on another controller is over only once its Lease expires.

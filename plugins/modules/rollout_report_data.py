@@ -85,10 +85,7 @@ options:
 extends_documentation_fragment:
   - cxpe.rollout.rollout.read_only
   - kubernetes.core.k8s_auth_options
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
-  - PyYAML >= 3.11
+  - cxpe.rollout.rollout.kubernetes_client
 seealso:
   - module: cxpe.rollout.rollout_info
 """

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: service_status
 short_description: Report the readiness of Genesys Multicloud CX service Deployments
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - cxpe.rollout maintainers (@cxpe)
 description:
@@ -38,10 +38,7 @@ options:
 extends_documentation_fragment:
   - cxpe.rollout.rollout.read_only
   - kubernetes.core.k8s_auth_options
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
-  - PyYAML >= 3.11
+  - cxpe.rollout.rollout.kubernetes_client
 notes:
   - Labels follow the cxpe.rollout conventions C(app.kubernetes.io/name) (service),
     C(app.kubernetes.io/part-of) (service group), C(app.kubernetes.io/version) and C(cxpe.io/color).
@@ -147,7 +144,6 @@ services:
   returned: success
   type: list
   elements: dict
-  version_added: 0.2.0
   contains:
     name:
       description: Name of the Service.
