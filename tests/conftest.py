@@ -6,7 +6,6 @@ import functools
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import urllib.request
 
 import pytest
 import yaml
+from port_support import free_port
 from xdist.scheduler import LoadFileScheduling
 
 START_TIMEOUT_SECONDS = 30
@@ -24,12 +24,6 @@ START_TIMEOUT_SECONDS = 30
 START_ATTEMPTS = 5
 # A simulator that authenticates and authorizes as a cluster does: RBAC needs TLS (kubectl sends no token over HTTP).
 RBAC_ARGS = ("--tls", "--authorization-mode", "RBAC")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def kubesim_command():
@@ -68,7 +62,7 @@ class ServerProcess:
                 with open(self.log_path, encoding="utf-8") as output:
                     log = output.read()
                 error = PortTaken if "address already in use" in log.lower() else RuntimeError
-                shutil.rmtree(self.workdir, ignore_errors=True)
+                self.stop()
                 raise error(f"{self.name} exited with {self.process.returncode}:\n{log}")
             if ready():
                 return self

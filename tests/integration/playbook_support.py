@@ -46,6 +46,13 @@ def deploy_groups(simulator, groups):
     run_ok(simulator, "deploy_platform", "-e", json.dumps({"platform_deploy_groups": groups, "platform_deploy_replicas": 1}))
 
 
+def write_play(path, tasks):
+    """Write a playbook of one play of ``tasks`` on localhost to ``path``; returns the path."""
+    with open(str(path), "w", encoding="utf-8") as handle:
+        yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}], handle)
+    return str(path)
+
+
 def run_tasks(environment, workdir, tasks, *args):
     """Run module calls in one play; returns (CompletedProcess, [each task's registered result]).
 
@@ -53,16 +60,12 @@ def run_tasks(environment, workdir, tasks, *args):
     is (failures included), so a test can check several refusals in one run.
     """
     results_path = os.path.join(str(workdir), "results.json")
-    play = [{"hosts": "localhost", "gather_facts": False, "tasks": []}]
-    for index, (module, arguments) in enumerate(tasks):
-        play[0]["tasks"].append({"name": "task %d" % index, module: arguments,
-                                 "register": "result_%d" % index, "ignore_errors": True})
+    play_tasks = [{"name": "task %d" % index, module: arguments, "register": "result_%d" % index, "ignore_errors": True}
+                  for index, (module, arguments) in enumerate(tasks)]
     names = ", ".join("result_%d" % index for index in range(len(tasks)))
-    play[0]["tasks"].append({"name": "save the results", "check_mode": False, "ansible.builtin.copy": {
+    play_tasks.append({"name": "save the results", "check_mode": False, "ansible.builtin.copy": {
         "dest": results_path, "mode": "0600", "content": "{{ [%s] | to_json }}" % names}})
-    playbook = os.path.join(str(workdir), "play.yml")
-    with open(playbook, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(play, handle)
+    playbook = write_play(os.path.join(str(workdir), "play.yml"), play_tasks)
     result, _counts = run_playbook(environment, playbook, *args)
     assert os.path.exists(results_path), result.stdout + result.stderr
     with open(results_path, encoding="utf-8") as handle:

@@ -8,18 +8,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-import socket
 
 import pytest
 from bluegreen_support import ERROR_RATIO, apply, deployment, new_namespace, poll, service, start_traffic, wait_rollout
 from playbook_support import run_tasks
-
-
-def closed_port():
-    """A port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from port_support import free_port
 
 
 def error_ratio(namespace, version):
@@ -52,7 +45,7 @@ def test_metric_gates_against_prometheus(scraped, tmp_path, webhook_url):
     simulator, prometheus, namespace = scraped
     good, bad = error_ratio(namespace, "1.0"), error_ratio(namespace, "2.0")
     absent = error_ratio(namespace, "9.9")
-    unreachable = "http://127.0.0.1:%d" % closed_port()
+    unreachable = "http://127.0.0.1:%d" % free_port()
     _run, results = run_tasks(simulator.env, tmp_path, [
         analysis(prometheus.url, {"name": "good", "query": good, "max": 0.01}, count=2, interval=0.5),
         analysis(prometheus.url, {"name": "bad", "query": bad, "max": 0.05}, count=3, interval=0.5),

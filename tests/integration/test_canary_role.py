@@ -12,13 +12,13 @@ __metaclass__ = type
 
 import concurrent.futures
 import json
-import socket
 import threading
 
 import pytest
 from bluegreen_support import get, ledger, new_namespace, poll, propagate, resource_versions, traffic_totals
 from canary_support import CANARY_KINDS, canary_service, canary_share, version_counts
 from playbook_support import run_playbook
+from port_support import free_port
 from service_account_support import account_env
 
 STABLE, GOOD, BAD, TYPO = "1.0", "2.0", "2.1-errors20", "9.9.9-typo"
@@ -45,12 +45,6 @@ def scraped(prometheus, namespace):
     side of the analysis before it changes anything."""
     poll(lambda: prometheus.query('kubesim_service_requests_total{namespace="%s"}' % namespace), bool,
          "Prometheus to scrape %s's requests" % namespace)
-
-
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def stable_version(simulator, namespace):
@@ -116,7 +110,7 @@ def test_a_bad_version_is_aborted_at_its_first_analysis_and_bad_input_changes_no
     run, counts = upgrade(account, prometheus, namespace, GOOD, "nginx", canary_routers=[{"kind": "nginx", "name": "nope"}])
     assert run.returncode != 0 and "Ingress %s/nope does not exist" % namespace in run.stdout, run.stdout
     # Prometheus unreachable, and a query with no data, are found before anything changes.
-    run, counts = upgrade(account, None, namespace, GOOD, "nginx", canary_prometheus_url="http://127.0.0.1:%d" % closed_port())
+    run, counts = upgrade(account, None, namespace, GOOD, "nginx", canary_prometheus_url="http://127.0.0.1:%d" % free_port())
     assert run.returncode != 0 and "is unreachable" in run.stdout, run.stdout
     run, counts = upgrade(account, prometheus, namespace, GOOD, "nginx", canary_errors_metric="no_such_metric_total",
                           canary_requests_metric="no_such_metric_total")

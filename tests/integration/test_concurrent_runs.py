@@ -19,7 +19,7 @@ from ansible_collections.cxpe.rollout.plugins.module_utils import ledger as ledg
 from bluegreen_support import apply, deployment, get, new_namespace, resource_versions, router_objects, wait_rollout
 from canary_support import canary_service
 from interruption_support import Gates, Run, lease, ledger_history, named, watch
-from playbook_support import run_playbook
+from playbook_support import run_playbook, write_play
 from rolling_support import deploy
 
 TIME_SCALE = 20
@@ -157,8 +157,6 @@ def refused_runs(simulator, tmp_path, upgrades):
     results = tmp_path / "refusals.json"
     tasks.append({"name": "save the failures", "ansible.builtin.copy": {"dest": str(results), "mode": "0600", "content": "{{ [%s] | to_json }}" % ", ".join(
         "refused_%d | default(None)" % index for index in range(len(upgrades)))}})
-    playbook = tmp_path / "refused.yml"
-    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
-    run, _counts = run_playbook(simulator.env, str(playbook))
+    run, _counts = run_playbook(simulator.env, write_play(tmp_path / "refused.yml", tasks))
     assert results.exists(), run.stdout + run.stderr
     return json.loads(results.read_text())

@@ -11,12 +11,12 @@ __metaclass__ = type
 
 import datetime
 import json
-import socket
 import urllib.parse
 
 import pytest
 from bluegreen_support import api_writes, apply
 from playbook_support import run_playbook, run_tasks
+from port_support import free_port
 
 GROUPS = ["gauth", "tenant", "webrtc"]
 # What platform_deploy runs a service it deploys for the first time, and a target two releases ahead.
@@ -39,12 +39,6 @@ def api_endpoint(simulator, name):
     """The simulator's API port as an endpoint that accepts connections."""
     address = urllib.parse.urlsplit(simulator.api_url)
     return {"name": name, "host": address.hostname, "port": address.port}
-
-
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def write_versions(simulator):
@@ -106,7 +100,7 @@ def test_a_missing_namespace_is_refused(platform):
 
 
 def test_an_unreachable_endpoint_is_refused(platform):
-    port = closed_port()
+    port = free_port()
     result, _counts = preflight(platform, cxpe_infrastructure_endpoints=[
         api_endpoint(platform, "kafka"), {"name": "consul", "host": "127.0.0.1", "port": port}])
     (problem,) = refusal(result)

@@ -15,10 +15,9 @@ import time
 import urllib.request
 
 import pytest
-import yaml
 from bluegreen_support import IMAGE, api_writes, get, ledger, new_namespace, poll, resource_versions
 from interruption_support import Run
-from playbook_support import run_tasks
+from playbook_support import run_tasks, write_play
 from rolling_support import CapacitySampler, deploy, new_version, pod_versions, session_totals
 
 TIME_SCALE = 20
@@ -194,9 +193,8 @@ def test_a_killed_run_is_resumed_and_a_concurrent_run_refused(cluster, tmp_path,
     new_version(simulator, namespace, "Deployment", NAME, "2.0")
     own = get(simulator, namespace, "deployment", NAME)
     module, arguments = drain(namespace, "Deployment", prometheus, lease_duration=3)
-    playbook = tmp_path / "first.yml"
-    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": [{"name": "drain", module: arguments}]}]))
-    first = Run(simulator.env, str(playbook), {}, str(tmp_path / "first.log"))
+    playbook = write_play(tmp_path / "first.yml", [{"name": "drain", module: arguments}])
+    first = Run(simulator.env, playbook, {}, str(tmp_path / "first.log"))
     # Wait until the first pod drains, then try a second run.
     poll(lambda: serving_labels(simulator, namespace).count("false"), lambda count: count == 1,
          "a pod to leave rotation (%s)" % first.log)
