@@ -121,6 +121,14 @@ def test_a_restore_puts_back_what_changed_since_the_backup(kubesim_factory, tmp_
     assert get(simulator, "gauth", "service", "gauth-ui")["spec"]["selector"]["tier"] == "x"
 
 
+@pytest.fixture(scope="module")
+def deployed_gauth(module_kubesim_factory):
+    """GAuth deployed once for the refusals, which change nothing."""
+    simulator = module_kubesim_factory(time_scale=TIME_SCALE)
+    deploy_groups(simulator, ["gauth"])
+    return simulator
+
+
 @pytest.mark.parametrize("content, reason", [
     (None, "does not exist on the controller"),
     ("kind: Service\nmetadata: {name: [unclosed\n", "does not parse as YAML (while parsing"),
@@ -130,9 +138,8 @@ def test_a_restore_puts_back_what_changed_since_the_backup(kubesim_factory, tmp_
      "is not a backup - 1 of its objects lack an apiVersion, a kind, a name or a namespace"),
     ("apiVersion: v1\nkind: Secret\nmetadata: {name: keys, namespace: gauth}\n", "is not a backup - it holds kinds that a backup does not: Secret"),
 ], ids=["missing", "garbled", "binary", "not objects", "no namespace", "other kinds"])
-def test_a_backup_file_that_is_missing_or_garbled_is_refused_and_nothing_changes(kubesim_factory, tmp_path, content, reason):
-    simulator = kubesim_factory(time_scale=TIME_SCALE)
-    deploy_groups(simulator, ["gauth"])
+def test_a_backup_file_that_is_missing_or_garbled_is_refused_and_nothing_changes(deployed_gauth, tmp_path, content, reason):
+    simulator = deployed_gauth
     path = tmp_path / "backup.yml"
     if content is not None:
         path.write_text(content, encoding="utf-8")
@@ -161,7 +168,10 @@ def test_a_platform_uninstalled_with_its_namespace_comes_back_from_its_backup(ku
 
     run_ok(simulator, "restore", "-e", "restore_file=" + path)
     namespace = json.loads(simulator.kubectl("get", "namespace", "gauth", "-o", "json").stdout)
-    assert namespace["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "cxpe.rollout"
+    # Labelled as deploy_platform labels it: for the uninstall, and for Pod Security admission.
+    assert namespace["metadata"]["labels"] == {
+        "kubernetes.io/metadata.name": "gauth", "app.kubernetes.io/managed-by": "cxpe.rollout", "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted", "pod-security.kubernetes.io/warn": "restricted"}
     for name in ("gauth-auth", "gauth-environment", "gauth-ui"):
         assert get(simulator, "gauth", "deployment", name)["status"]["readyReplicas"] == 1
         assert len(endpoint_pods(simulator, "gauth", name)) == 1
