@@ -159,9 +159,11 @@ def ledger_problems(entry, service_color):
     return []
 
 
-def lease_problems(found_leases, now):
-    """One problem per Lease that another run holds and has renewed within its duration (lease.holder_problem)."""
-    return [problem for problem in (leases.holder_problem(obj, None, now) for obj in found_leases) if problem]
+def lease_problems(found_leases, now, host=None, alive=None):
+    """One problem per Lease that another run holds and has renewed within its duration, unless that run's process
+    was on this host (`host`) and is gone (`alive(pid)` false): the next run here takes such a Lease over at once
+    (lease.holder_problem)."""
+    return [problem for problem in (leases.holder_problem(obj, None, now, host, alive) for obj in found_leases) if problem]
 
 
 def _selected_colors(services):
@@ -198,7 +200,7 @@ def plan(reads, options):
         for entry in reads["ledgers"]:
             if (entry.get("namespace"), entry.get("service")) == key:
                 problems.extend(ledger_problems(entry, colors.get(key)))
-        problems.extend(lease_problems(reads["leases"].get(key) or [], reads["now"]))
+        problems.extend(lease_problems(reads["leases"].get(key) or [], reads["now"], reads["host"], reads["alive"].get))
         report.append({"namespace": key[0], "service": key[1], "strategy": strategy, "running": running,
                        "target": request.get("version"), "gap": gap})
     return {"problems": _unique(problems), "server_version": server_version, "services": report}
@@ -216,12 +218,14 @@ def probe(endpoint, timeout, connect=socket.create_connection):
     return None
 
 
-def read(cluster, options, connect=socket.create_connection, clock=leases.utc_now):
+def read(cluster, options, connect=socket.create_connection, clock=leases.utc_now, host=None, alive=leases.process_alive):
     """What `plan` needs, read through `cluster` (a cluster.Cluster) and, for the endpoints, `connect`.
 
     Per namespace of the services: one list each of their Deployments, of the Services, of the rollout ledgers and of
-    the Leases; then one read per namespace and PriorityClass, and the server's /version.
+    the Leases; then one read per namespace and PriorityClass, and the server's /version. Of each Lease holder on this
+    host (`host`, by default this machine's name), whether its process runs (`alive`).
     """
+    host = host or socket.gethostname()
     requests = options["services"]
     deployments, services, found_ledgers, found_leases = {}, {}, [], {}
     for namespace in _unique(request["namespace"] for request in requests):
@@ -246,4 +250,17 @@ def read(cluster, options, connect=socket.create_connection, clock=leases.utc_no
         "ledgers": found_ledgers,
         "leases": found_leases,
         "now": clock(),
+        "host": host,
+        "alive": dict((pid, alive(pid)) for pid in _holder_pids(found_leases, host)),
     }
+
+
+def _holder_pids(found_leases, host):
+    """The process IDs of the runs on `host` that hold one of the Leases."""
+    pids = set()
+    for objects in found_leases.values():
+        for obj in objects:
+            holder = leases.parse_identity((obj.get("spec") or {}).get("holderIdentity") or "")
+            if holder and holder[1] == host:
+                pids.add(holder[2])
+    return sorted(pids)

@@ -76,7 +76,7 @@ def reads(deployments=(), services=(), found_ledgers=(), found_leases=None, **ch
         services_by_namespace.setdefault(obj["metadata"]["namespace"], []).append(obj)
     read = {"version": VERSION, "namespaces": {}, "priority_classes": {}, "endpoints": [],
             "status": platform_status(by_namespace, services_by_namespace), "ledgers": list(found_ledgers),
-            "leases": found_leases or {}, "now": NOW}
+            "leases": found_leases or {}, "now": NOW, "host": "runner-1", "alive": {}}
     read.update(changed)
     return read
 
@@ -210,6 +210,25 @@ def test_a_lease_another_run_holds_is_a_problem_until_it_expires():
     assert preflight.lease_problems([lease("auth-rollout", holder="")], NOW) == []
 
 
+def test_a_lease_of_a_run_gone_from_this_host_is_no_problem_before_it_expires():
+    held = [lease("auth-rollout", namespace="gauth", holder="ci@runner-1/7")]
+    # The next run on runner-1 takes it over at once, as rollout_lease does.
+    assert preflight.lease_problems(held, NOW, "runner-1", {7: False}.get) == []
+    (problem,) = preflight.lease_problems(held, NOW, "runner-1", {7: True}.get)
+    assert problem.endswith("its process 7 is running on runner-1): another run is rolling this workload")
+    # Whether a process of another host runs is not known here: only the Lease's expiry counts.
+    (problem,) = preflight.lease_problems(held, NOW, "runner-2", {}.get)
+    assert "is held by ci@runner-1/7" in problem
+
+
+def test_the_plan_leaves_out_a_lease_whose_run_is_gone_from_this_host():
+    found = {("gauth", "auth"): [lease("auth-rollout", namespace="gauth", holder="ci@runner-1/7")]}
+    requests = [request("auth", "9.0.101.01", "gauth")]
+    assert preflight.plan(reads(found_leases=found, alive={7: False}), options(services=requests))["problems"] == []
+    (problem,) = preflight.plan(reads(found_leases=found, alive={7: True}), options(services=requests))["problems"]
+    assert problem.startswith("Lease gauth/auth-rollout is held by ci@runner-1/7")
+
+
 # ----------------------------------------------------------------- plan --
 
 def test_a_clean_platform_passes_and_reports_what_each_service_runs():
@@ -315,7 +334,8 @@ def test_read_lists_once_per_namespace_and_writes_nothing():
     found = preflight.read(cluster, options(
         namespaces=["gauth", "gws", "gauth"], priority_classes=["genesysengage-high-priority", "genesysengage-low-priority"],
         endpoints=endpoints, endpoint_timeout=0.5,
-        services=[request("auth", "9.0.101.01", "gauth"), request("sip", "9.0.101.01", "gauth")]), connect, lambda: NOW)
+        services=[request("auth", "9.0.101.01", "gauth"), request("sip", "9.0.101.01", "gauth")]), connect, lambda: NOW,
+        "runner-2", lambda pid: pid == 7)
     assert found["version"] == VERSION
     assert found["namespaces"] == {"gauth": True, "gws": False}
     assert found["priority_classes"] == {"genesysengage-high-priority": True, "genesysengage-low-priority": False}
@@ -326,6 +346,8 @@ def test_read_lists_once_per_namespace_and_writes_nothing():
     assert [obj["metadata"]["name"] for obj in found["leases"][("gauth", "auth")]] == ["auth-rollout"]
     assert found["leases"][("gauth", "sip")] == []
     assert found["now"] == NOW
+    # Both Leases are held by process 7 of runner-2, this host.
+    assert found["host"] == "runner-2" and found["alive"] == {7: True}
     assert cluster.writes == 0 and cluster.operations == []
     assert sorted(set(verb for verb, _kind, _name in client.requests)) == ["get", "list"]
     assert [kind for verb, kind, _name in client.requests if verb == "list"] == ["Deployment", "Service", "ConfigMap", "Lease"]
