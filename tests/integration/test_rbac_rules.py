@@ -24,29 +24,21 @@ import json
 import os
 import threading
 import time
-import urllib.parse
 
 import kubernetes
 import pytest
 from bluegreen_support import apply, color_selector, deployment, ingress, route, service, wait_rollout
 from canary_support import canary_service
 from canary_support import router_objects as canary_router_objects
-from kubernetes.client.rest import ApiException
-from kubesim.api.rbac import Attributes, rule_allows
-from kubesim.api.users import UserInfo
 from playbook_support import ROOT, run_playbook
 from rolling_support import deploy
-from service_account_support import ACCOUNT, ACCOUNT_NAMESPACE, account_env, role_name, strategy_rules
+from service_account_support import (account_env, account_events, api_client, guide_table, namespace_of, plain, refused, replay, role_name,
+                                     rule_id, strategy_rules, witness)
 
 TIME_SCALE = 50
 VERSION = "2.0"
 RULES = strategy_rules()
 NAMESPACES = {"blue_green": "rbac-blue-green", "canary": "rbac-canary", "rolling_update": "rbac-rolling"}
-USERNAME = "system:serviceaccount:%s:%s" % (ACCOUNT_NAMESPACE, ACCOUNT)
-# A replayed request: the method of each verb; a witness is preferably a read, and a watch (which streams) last.
-METHODS = {"get": "GET", "list": "GET", "watch": "GET", "create": "POST", "update": "PUT", "patch": "PATCH", "delete": "DELETE",
-           "deletecollection": "DELETE"}
-WITNESS_ORDER = ("get", "list", "patch", "update", "create", "delete", "deletecollection", "watch")
 
 
 class Zero(http.server.BaseHTTPRequestHandler):
@@ -114,11 +106,6 @@ def deploy_services(simulator):
     wait_rollout(simulator, blue_green, "web-blue")
 
 
-def read_audit_log(path):
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle]
-
-
 @pytest.fixture(scope="module")
 def audited(module_rbac_kubesim_factory, prometheus_url, tmp_path_factory):
     """Every strategy run as the service account: (simulator, the account's environment, the playbooks' results by strategy,
@@ -135,29 +122,7 @@ def audited(module_rbac_kubesim_factory, prometheus_url, tmp_path_factory):
         futures = [(strategy, pool.submit(run_playbook, env, "cxpe.rollout." + playbook, "-e", json.dumps(variables)))
                    for strategy, playbook, variables in upgrades]
         results = dict((strategy, [future.result() for each, future in futures if each == strategy]) for strategy in NAMESPACES)
-    events = [event for event in read_audit_log(audit_log)
-              if event["stage"] == "ResponseComplete" and event["user"].get("username") == USERNAME]
-    return simulator, env, results, events
-
-
-def namespace_of(event):
-    return (event.get("objectRef") or {}).get("namespace")
-
-
-def attributes(event):
-    """The RBAC attributes of an audited request (its objectRef is what the URL names)."""
-    ref = event["objectRef"]
-    return Attributes(UserInfo(USERNAME), event["verb"], namespace=ref.get("namespace", ""), group=ref.get("apiGroup", ""),
-                      version=ref.get("apiVersion", ""), resource=ref["resource"], subresource=ref.get("subresource", ""),
-                      name=ref.get("name", ""))
-
-
-def plain(rule):
-    return dict((key, value) for key, value in rule.items() if key != "why")
-
-
-def rule_id(strategy, rule):
-    return "%s:%s/%s" % (strategy, rule["apiGroups"][0] or "core", rule["resources"][0])
+    return simulator, env, results, account_events(audit_log)
 
 
 @pytest.mark.parametrize("strategy", sorted(NAMESPACES))
@@ -167,47 +132,14 @@ def test_every_run_passes_and_no_request_of_the_account_is_refused(audited, stra
         assert result.returncode == 0 and counts["failed"] == 0, result.stdout + result.stderr
     mine = [event for event in events if namespace_of(event) in (NAMESPACES[strategy], None)]
     assert [event for event in mine if namespace_of(event)], "no request of %s was audited" % strategy
-    refused = [(event["verb"], event["requestURI"], event["responseStatus"].get("message")) for event in mine
-               if event["responseStatus"]["code"] in (401, 403)]
-    assert not refused
+    assert not refused(mine)
 
 
 def test_the_guide_shows_the_rules_of_each_strategy():
     with open(os.path.join(ROOT, "docs", "rbac.md"), encoding="utf-8") as handle:
         guide = handle.read()
     for strategy, rules in RULES.items():
-        table = ["| API group | resource | verbs | needed by |", "| --- | --- | --- | --- |"] + [
-            "| `%s` | `%s` | %s | %s |" % (rule["apiGroups"][0] or '""', rule["resources"][0], ", ".join(rule["verbs"]), " ".join(rule["why"].split()))
-            for rule in rules]
-        assert "\n".join(table) + "\n\n" in guide, strategy
-
-
-def replay(client, event):
-    """Send an audited request again as the account (a write as a dry run, which is authorized as the write itself);
-    its HTTP status."""
-    path, _separator, query = event["requestURI"].partition("?")
-    params = urllib.parse.parse_qsl(query)
-    method = METHODS[event["verb"]]
-    headers, body = {"Accept": "application/json"}, None
-    if event["verb"] == "watch":
-        params = [(key, value) for key, value in params if key != "timeoutSeconds"] + [("timeoutSeconds", "1")]
-    if method != "GET":
-        params.append(("dryRun", "All"))
-        headers["Content-Type"] = "application/merge-patch+json" if method == "PATCH" else "application/json"
-        body = {}
-    request = client.param_serialize(method, path, query_params=params, header_params=headers, body=body, auth_settings=["BearerToken"])
-    try:
-        response = client.call_api(*request, _request_timeout=30)
-    except ApiException as error:
-        return error.status
-    response.read()
-    return response.status
-
-
-def api_client(kubeconfig):
-    configuration = kubernetes.client.Configuration()
-    kubernetes.config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-    return kubernetes.client.ApiClient(configuration)
+        assert guide_table(rules) in guide, strategy
 
 
 def set_rules(rbac, strategy, rules):
@@ -221,16 +153,13 @@ def test_each_rule_is_needed(audited, strategy, rule):
     simulator, env, _results, events = audited
     assert rule["why"].strip(), "every rule says which module or task needs it"
     rules = [plain(each) for each in RULES[strategy]]
-    only_this = [event for event in events
-                 if namespace_of(event) == NAMESPACES[strategy] and event["responseStatus"]["code"] not in (401, 403)
-                 and [each for each in rules if rule_allows(attributes(event), each)] == [plain(rule)]]
-    assert only_this, "no request of the %s run needs %s" % (strategy, plain(rule))
-    witness = min(only_this, key=lambda event: WITNESS_ORDER.index(event["verb"]))
+    request = witness([event for event in events if namespace_of(event) == NAMESPACES[strategy]], rules, rule)
+    assert request, "no request of the %s run needs %s" % (strategy, plain(rule))
     account = api_client(env["K8S_AUTH_KUBECONFIG"])
     rbac = kubernetes.client.RbacAuthorizationV1Api(api_client(simulator.kubeconfig))
-    assert replay(account, witness) not in (401, 403), witness
+    assert replay(account, request) not in (401, 403), request
     set_rules(rbac, strategy, [each for each in rules if each != plain(rule)])
     try:
-        assert replay(account, witness) == 403, witness
+        assert replay(account, request) == 403, request
     finally:
         set_rules(rbac, strategy, rules)
