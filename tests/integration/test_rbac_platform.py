@@ -16,7 +16,7 @@ strategies:
   allows and no other rule of the grant does, which is allowed with it, and refused (403) once the ClusterRole, or the
   Role of the request's namespace, is applied without that rule (replayed as the account).
 
-The rbac playbook applied again in check mode changes nothing.
+The rbac playbook applied again in check mode changes nothing, and reports the objects of a namespace still to make.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -104,6 +104,18 @@ def test_the_playbook_grants_the_platform_in_the_namespaces_of_the_groups_and_ap
         {"cxpe_groups": GROUPS, "rbac_strategies": []}))
     assert result.returncode == 0 and counts["changed"] == 0, result.stdout + result.stderr
     assert "platform in ges, voice, with the namespaces and PriorityClasses" in result.stdout
+
+
+def test_check_mode_for_an_account_in_a_namespace_still_to_make_reports_it_and_writes_nothing(audited):
+    simulator, _env, _run, _summary, _events, _workdir = audited
+    before = simulator.kubectl("get", "clusterrolebinding", PLATFORM, "-o", "jsonpath={.metadata.resourceVersion}").stdout
+    result, counts = run_playbook(simulator.env, "cxpe.rollout.rbac", "--check", "-e", json.dumps(
+        {"cxpe_groups": GROUPS, "rbac_strategies": [], "rbac_service_account_namespace": "automation"}))
+    # A dry-run create of the ServiceAccount would be refused: its namespace does not exist yet.
+    assert result.returncode == 0 and counts["changed"] > 0, result.stdout + result.stderr
+    assert "Would also create, in namespaces that do not exist yet: ServiceAccount automation/%s" % ACCOUNT in result.stdout
+    assert simulator.kubectl("get", "namespace", "automation", check=False).returncode != 0
+    assert simulator.kubectl("get", "clusterrolebinding", PLATFORM, "-o", "jsonpath={.metadata.resourceVersion}").stdout == before
 
 
 def test_the_guide_shows_the_platform_rules():
