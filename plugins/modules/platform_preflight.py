@@ -33,7 +33,7 @@ description:
     C(progressing)), no rolling drain with pods left to replace, and no blue/green switch whose Service selects
     another color than the ledger's active one; and no other run holds their Lease (C(<service>-rollout), or the
     name of their ledger) within its duration. A Lease whose holder ran on this controller and whose process is
-    gone does not count: the next run here takes it over at once.
+    gone does not count, since the next run here takes it over at once.
   - Never changes anything.
 options:
   namespaces:
