@@ -12,7 +12,9 @@ from ansible.errors import AnsibleFilterError
 
 JOB_TEMPLATE_KEYS = ("id", "name", "description", "playbook", "forks", "ask_variables_on_launch", "survey")
 WORKFLOW_KEYS = ("id", "name", "description", "survey", "nodes")
-NODE_KEYS = ("identifier", "job_template", "extra_data", "success", "failure", "always")
+# A node runs a job template (`job_template`, with its `extra_data`) or waits for an approval (`approval`).
+NODE_KEYS = ("identifier", "job_template", "approval", "extra_data", "success", "failure", "always")
+APPROVAL_KEYS = ("name", "description", "timeout")
 # `spec` says what a question's answer must agree with (the tests read it); AWX has no use for it.
 QUESTION_KEYS = ("variable", "question", "description", "type", "required", "default", "choices", "min", "max", "spec")
 QUESTION_TYPES = ("text", "textarea", "integer", "float", "multiplechoice", "multiselect")
@@ -134,27 +136,50 @@ def awx_job_templates(data, organization, project, inventory, credentials=None, 
     return result
 
 
+def _approval(node, where):
+    """The approval of an approval node, as awx.awx.workflow_job_template_node's approval_node takes it."""
+    approval = node["approval"]
+    _check_keys(approval, APPROVAL_KEYS, ("name",), where + ", approval")
+    if "extra_data" in node:
+        raise AnsibleFilterError("%s: an approval takes no extra data" % where)
+    timeout = approval.get("timeout", 0)
+    if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout < 0:
+        raise AnsibleFilterError("%s: the timeout %r is not a number of seconds (0: none)" % (where, timeout))
+    return {"name": approval["name"], "description": approval.get("description", ""), "timeout": timeout}
+
+
 def _workflow_node(node, names_by_id, identifiers, organization, where):
-    _check_keys(node, NODE_KEYS, ("identifier", "job_template"), where)
-    if node["job_template"] not in names_by_id:
-        raise AnsibleFilterError("%s, node %s: no job template has the id %s" % (where, node["identifier"], node["job_template"]))
+    """(the node as awx.awx.workflow_job_template's workflow_nodes take it, its approval or None)."""
+    _check_keys(node, NODE_KEYS, ("identifier",), where)
+    where = "%s, node %s" % (where, node["identifier"])
+    if ("job_template" in node) == ("approval" in node):
+        raise AnsibleFilterError("%s: a node has either a job_template or an approval" % where)
     related = {}
     for link, related_key in NODE_LINKS:
         targets = node.get(link) or []
         unknown = [target for target in targets if target not in identifiers]
         if unknown:
-            raise AnsibleFilterError("%s, node %s: no node is named %s" % (where, node["identifier"], ", ".join(unknown)))
+            raise AnsibleFilterError("%s: no node is named %s" % (where, ", ".join(unknown)))
         related[related_key] = [{"identifier": target} for target in targets]
+    if "approval" in node:
+        # awx.awx.workflow_job_template can make an approval node's template (type workflow_approval), but sends it
+        # again at every run and reports a change: it compares the template with the node's identifier and workflow,
+        # which a template does not have. So the workflow gets the node and its links, with no template to look up,
+        # and awx.awx.workflow_job_template_node its approval, comparing only the name, description and timeout.
+        return {"identifier": node["identifier"], "unified_job_template": {"name": None, "type": None}, "related": related}, _approval(node, where)
+    if node["job_template"] not in names_by_id:
+        raise AnsibleFilterError("%s: no job template has the id %s" % (where, node["job_template"]))
     return {
         "identifier": node["identifier"],
         "unified_job_template": {"name": names_by_id[node["job_template"]], "type": "job_template", "organization": {"name": organization}},
         "extra_data": dict(node.get("extra_data") or {}),
         "related": related,
-    }
+    }, None
 
 
 def awx_workflow_job_templates(data, organization):
-    """Arguments of awx.awx.workflow_job_template for every workflow of the data, with its nodes."""
+    """Arguments of awx.awx.workflow_job_template for every workflow of the data, with its nodes, and the approvals of
+    its approval nodes (`approval_nodes`: identifier and approval_node) for awx.awx.workflow_job_template_node."""
     names_by_id = dict((template["id"], template["name"]) for template in _job_template_entries(data))
     result = []
     for index, workflow in enumerate(data.get("workflow_job_templates") or []):
@@ -164,11 +189,18 @@ def awx_workflow_job_templates(data, organization):
         duplicates = sorted(set(identifier for identifier in identifiers if identifiers.count(identifier) > 1))
         if duplicates:
             raise AnsibleFilterError("%s: more than one node is named %s" % (where, ", ".join(duplicates)))
+        nodes, approvals = [], []
+        for node in workflow["nodes"]:
+            workflow_node, approval = _workflow_node(node, names_by_id, identifiers, organization, where)
+            nodes.append(workflow_node)
+            if approval is not None:
+                approvals.append({"identifier": node["identifier"], "approval_node": approval})
         arguments = {
             "name": workflow["name"],
             "description": workflow.get("description", ""),
             "organization": organization,
-            "workflow_nodes": [_workflow_node(node, names_by_id, identifiers, organization, where) for node in workflow["nodes"]],
+            "workflow_nodes": nodes,
+            "approval_nodes": approvals,
         }
         result.append(_with_survey(arguments, survey_spec(workflow, where)))
     return result

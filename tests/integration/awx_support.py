@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, cxpe.rollout maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A simulated AWX controller: the part of AWX 24's /api/v2/ REST API the awx.awx modules of the registration playbook
-use (credential_type, execution_environment, project, job_template, workflow_job_template), in a thread.
+use (credential_type, execution_environment, project, job_template, workflow_job_template, and workflow_job_template_node
+for the approval templates of approval nodes), in a thread.
 
 With a token the modules ask nothing first (no ping, config or me): each request carries ``Authorization: Bearer``,
 and the first answer's X-API-Product-* headers are checked against the collection's version. Objects answer with the
@@ -70,6 +71,8 @@ FIELDS = {
         "inventory": None, "scm_branch": None, "job_type": None, "job_tags": None, "skip_tags": None, "limit": None, "diff_mode": None,
         "verbosity": None, "execution_environment": None, "forks": None, "job_slice_count": None, "timeout": None,
     },
+    # What an approval node runs; made through its node's create_approval_template.
+    "workflow_approval_templates": {"description": "", "timeout": 0},
 }
 # Read-only fields AWX computes, with their value for an object the simulator makes; a request setting them is ignored.
 READ_ONLY = {
@@ -84,10 +87,11 @@ TYPES = {
     "organizations": "organization", "inventories": "inventory", "credentials": "credential", "credential_types": "credential_type",
     "execution_environments": "execution_environment", "projects": "project", "job_templates": "job_template",
     "workflow_job_templates": "workflow_job_template", "workflow_job_template_nodes": "workflow_job_template_node",
+    "workflow_approval_templates": "workflow_approval_template",
 }
 REQUIRED = {"execution_environments": ("name", "image"), "credential_types": ("name", "kind"), "workflow_job_template_nodes": ("workflow_job_template",)}
 # The objects that are unified job templates (/unified_job_templates/, a node's unified_job_template).
-UNIFIED_JOB_TEMPLATES = ("projects", "job_templates", "workflow_job_templates")
+UNIFIED_JOB_TEMPLATES = ("projects", "job_templates", "workflow_job_templates", "workflow_approval_templates")
 REFERENCES = {
     "organization": ("organizations",), "inventory": ("inventories",), "project": ("projects",),
     "credential": ("credentials",), "webhook_credential": ("credentials",), "signature_validation_credential": ("credentials",),
@@ -98,6 +102,8 @@ REFERENCES = {
 IDENTITY = {
     "credential_types": ("name", "kind"),
     "workflow_job_template_nodes": ("workflow_job_template", "identifier"),
+    # Approval templates have no organization, and their names need not be unique (a copied workflow's are not).
+    "workflow_approval_templates": (),
 }
 SUBLISTS = {
     "job_templates": ("credentials",),
@@ -315,6 +321,12 @@ class Controller:
                 raise Refusal(400, {"error": error})
             self.surveys[obj["id"]] = spec
             return 200, None
+        if rest[1] == "create_approval_template" and collection == "workflow_job_template_nodes":
+            self._allow(method, "GET", "POST")
+            if method == "GET":
+                # WorkflowJobTemplateNodeCreateApprovalSerializer shows nothing.
+                return 200, {}
+            return 201, self._show(self._create_approval_template(obj, data))
         if rest[1] in SUBLISTS.get(collection, ()):
             self._allow(method, "GET", "POST")
             if method == "GET":
@@ -416,6 +428,13 @@ class Controller:
         if obj["collection"] == "projects" and obj["scm_type"] and any(before[field] != obj[field] for field in FIELDS_TRIGGER_UPDATE):
             self._start_project_update(obj)
 
+    def _create_approval_template(self, node, data):
+        """WorkflowJobTemplateNode.create_approval_template: a new approval template (name, description, timeout), which
+        the node runs from then on. The modules make one only for a node that runs nothing yet."""
+        template = self._create("workflow_approval_templates", data)
+        node["unified_job_template"] = template["id"]
+        return template
+
     def _write(self, obj, data, created):
         """Validate the writable fields of `data` and write them to `obj` (a copy, until all is valid)."""
         collection = obj["collection"]
@@ -440,7 +459,7 @@ class Controller:
             new[field] = value.strip() if isinstance(value, str) else copy.deepcopy(value)
         getattr(self, "_check_" + collection, lambda new, data: None)(new, data)
         identity = IDENTITY.get(collection, ("name", "organization") if "organization" in new else ("name",))
-        if any(all(other[key] == new[key] for key in identity) for other in self._of(collection) if other["id"] != obj["id"]):
+        if identity and any(all(other[key] == new[key] for key in identity) for other in self._of(collection) if other["id"] != obj["id"]):
             raise Refusal(400, {"__all__": ["%s with this %s already exists." % (TYPES[collection], " and ".join(identity))]})
         obj.update(new)
 

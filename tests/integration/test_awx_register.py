@@ -4,10 +4,10 @@
 """playbooks/awx_register.yml run by ansible-playbook against a simulated AWX controller (awx_support.py).
 
 The awx.awx modules log in with a token from CONTROLLER_OAUTH_TOKEN and register the credential type, the execution
-environment, the project, the job templates with their surveys and the workflow with its nodes; the tests read what
-the controller holds, and compare it with what the cxpe.rollout.awx_* filters make of extensions/awx/job_templates.yml.
-A second run writes nothing, a run without the repository's URL stops before it asks the controller anything, and the
-token is not in the output of a -vvv run.
+environment, the project, the job templates with their surveys and the workflows with their nodes, approval nodes
+among them; the tests read what the controller holds, and compare it with what the cxpe.rollout.awx_* filters make of
+extensions/awx/job_templates.yml. A second run writes nothing, a run without the repository's URL stops before it
+asks the controller anything, and the token is not in the output of a -vvv run.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -99,6 +99,18 @@ def runs_fixture(awx):
     return {"first": first, "second": second, "second_requests": awx.controller.requests[before_second:]}
 
 
+def workflow_of_data(workflow_id):
+    """A workflow of the data file, and the arguments the filter makes of it."""
+    workflows = DATA["workflow_job_templates"]
+    index = [workflow["id"] for workflow in workflows].index(workflow_id)
+    return workflows[index], awx_filters.awx_workflow_job_templates(DATA, ORGANIZATION)[index]
+
+
+def registered_nodes(controller, workflow):
+    """The nodes of a registered workflow, by identifier."""
+    return dict((node["identifier"], node) for node in controller.find("workflow_job_template_nodes", workflow_job_template=workflow["id"]))
+
+
 def test_the_simulator_wants_the_token(awx):
     url = awx.url + "/api/v2/job_templates/"
     for headers in ({}, {"Authorization": "Bearer not-the-token"}):
@@ -162,13 +174,13 @@ def test_every_job_template_and_its_survey(awx, runs):
 
 def test_the_workflow_runs_preflight_then_backup_then_upgrade(awx, runs):
     controller = awx.controller
-    expected = awx_filters.awx_workflow_job_templates(DATA, ORGANIZATION)[0]
+    expected = workflow_of_data("preflight_backup_upgrade")[1]
     workflow = controller.one("workflow_job_templates", name=expected["name"])
     assert controller.name_of(workflow["organization"]) == ORGANIZATION
     assert workflow["survey_enabled"] is True
     assert controller.survey(workflow["id"]) == expected["survey_spec"]
 
-    nodes = dict((node["identifier"], node) for node in controller.find("workflow_job_template_nodes", workflow_job_template=workflow["id"]))
+    nodes = registered_nodes(controller, workflow)
     assert sorted(nodes) == ["backup", "preflight", "upgrade"]
     templates = dict((template["id"], template["name"]) for template in DATA["job_templates"])
     for identifier, node in nodes.items():
@@ -180,6 +192,32 @@ def test_the_workflow_runs_preflight_then_backup_then_upgrade(awx, runs):
     # The upgrade node skips the backup the node before it made.
     assert nodes["upgrade"]["extra_data"] == {"cxpe_upgrade_backup": "false"}
     assert nodes["preflight"]["extra_data"] == nodes["backup"]["extra_data"] == {}
+
+
+def test_the_approval_workflow_waits_for_the_approval_between_backup_and_upgrade(awx, runs):
+    controller = awx.controller
+    data, expected = workflow_of_data("preflight_backup_approve_upgrade")
+    workflow = controller.one("workflow_job_templates", name=expected["name"])
+    assert controller.survey(workflow["id"]) == expected["survey_spec"]
+
+    nodes = registered_nodes(controller, workflow)
+    assert sorted(nodes) == ["approve", "backup", "preflight", "upgrade"]
+    identifiers = dict((node["id"], identifier) for identifier, node in nodes.items())
+    assert dict((identifier, [identifiers[following] for following in node["success_nodes"]]) for identifier, node in nodes.items()) == {
+        "preflight": ["backup"], "backup": ["approve"], "approve": ["upgrade"], "upgrade": []}
+    assert all(node["failure_nodes"] == [] and node["always_nodes"] == [] for node in nodes.values())
+    templates = dict((template["id"], template["name"]) for template in DATA["job_templates"])
+    for identifier in ("preflight", "backup", "upgrade"):
+        assert controller.name_of(nodes[identifier]["unified_job_template"]) == templates[identifier]
+    assert nodes["upgrade"]["extra_data"] == {"cxpe_upgrade_backup": "false"}
+
+    approval = [node for node in data["nodes"] if node["identifier"] == "approve"][0]["approval"]
+    template = controller.one("workflow_approval_templates", id=nodes["approve"]["unified_job_template"])
+    assert (template["name"], template["description"], template["timeout"]) == (approval["name"], approval["description"], approval["timeout"])
+    assert approval["timeout"] == 4 * 3600
+    assert nodes["approve"]["extra_data"] == {}
+    # The workflows' only approval template: none is left over from a run.
+    assert [other["id"] for other in controller.find("workflow_approval_templates")] == [template["id"]]
 
 
 def test_a_second_run_changes_nothing(runs):

@@ -305,6 +305,9 @@ def check_workflow(workflow, templates_by_id):
     where = "workflow %s" % workflow["id"]
     surveys = {}
     for node in workflow["nodes"]:
+        if "approval" in node:
+            # An approval asks nothing and takes no extra data.
+            continue
         template = templates_by_id.get(node["job_template"])
         if template is None:
             problems.append("%s, node %s: no job template %s" % (where, node["identifier"], node["job_template"]))
@@ -446,7 +449,8 @@ def test_a_question_without_a_spec_is_reported(data):
 
 def test_a_workflow_question_unlike_its_nodes_is_reported(data):
     changed = copy.deepcopy(data)
-    survey = changed["workflow_job_templates"][0]["survey"]
+    # The workflows share their survey (a YAML alias): this changes the first's only.
+    survey = changed["workflow_job_templates"][0]["survey"] = copy.deepcopy(changed["workflow_job_templates"][0]["survey"])
     survey[0]["required"] = False
     survey[1]["choices"] = survey[1]["choices"][:-1]
     survey.append({"variable": "cxpe_upgrade_waves", "question": "Waves", "type": "text"})

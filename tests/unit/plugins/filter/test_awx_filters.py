@@ -132,12 +132,49 @@ def test_a_workflow_runs_its_nodes_templates_by_name_with_their_links():
          "extra_data": {},
          "related": {"success_nodes": [], "failure_nodes": [], "always_nodes": []}},
     ]
+    assert workflow["approval_nodes"] == []
 
 
 def changed(change):
     data = copy.deepcopy(DATA)
     change(data)
     return data
+
+
+def with_approval(data):
+    """DATA with an approval node between the preflight and the upgrade."""
+    nodes = data["workflow_job_templates"][0]["nodes"]
+    nodes[0]["success"] = ["gate"]
+    nodes.insert(1, {"identifier": "gate", "approval": {"name": "approve", "description": "Read the preflight's output.", "timeout": 14400},
+                     "success": ["go"]})
+
+
+def test_an_approval_node_is_a_node_without_a_template_and_an_approval():
+    workflow = awx.awx_workflow_job_templates(changed(with_approval), "Default")[0]
+    nodes = workflow["workflow_nodes"]
+    assert nodes[0]["related"]["success_nodes"] == [{"identifier": "gate"}]
+    # awx.awx.workflow_job_template makes the node and its links, and looks up no template for it.
+    assert nodes[1] == {
+        "identifier": "gate",
+        "unified_job_template": {"name": None, "type": None},
+        "related": {"success_nodes": [{"identifier": "go"}], "failure_nodes": [], "always_nodes": []},
+    }
+    # awx.awx.workflow_job_template_node its approval.
+    assert workflow["approval_nodes"] == [
+        {"identifier": "gate", "approval_node": {"name": "approve", "description": "Read the preflight's output.", "timeout": 14400}}]
+    # No description, no timeout: AWX's defaults.
+    data = changed(with_approval)
+    data["workflow_job_templates"][0]["nodes"][1]["approval"] = {"name": "approve"}
+    assert awx.awx_workflow_job_templates(data, "Default")[0]["approval_nodes"][0]["approval_node"] == {
+        "name": "approve", "description": "", "timeout": 0}
+
+
+def with_approval_changed(change):
+    """DATA with the approval node, and that node changed."""
+    def change_data(data):
+        with_approval(data)
+        change(data["workflow_job_templates"][0]["nodes"][1])
+    return changed(change_data)
 
 
 @pytest.mark.parametrize("data, message", [
@@ -166,7 +203,23 @@ def test_job_templates_the_filter_refuses(data, message):
      "workflow flow, node check: no job template has the id backup"),
     (changed(lambda data: data["workflow_job_templates"][0]["nodes"][0].update(always=["end"])), "workflow flow, node check: no node is named end"),
     (changed(lambda data: data["workflow_job_templates"][0]["nodes"][2].update(identifier="go")), "workflow flow: more than one node is named go"),
-    (changed(lambda data: data["workflow_job_templates"][0]["nodes"][2].update(approval=True)), "workflow flow: unknown keys: approval"),
+    (changed(lambda data: data["workflow_job_templates"][0]["nodes"][2].update(approver="ops")), "workflow flow: unknown keys: approver"),
+    (changed(lambda data: data["workflow_job_templates"][0]["nodes"][2].pop("job_template")),
+     "workflow flow, node look: a node has either a job_template or an approval"),
+    (with_approval_changed(lambda node: node.update(job_template="status")), "workflow flow, node gate: a node has either a job_template or an approval"),
+    (with_approval_changed(lambda node: node["approval"].update(approvers=["ops"])), "workflow flow, node gate, approval: unknown keys: approvers"),
+    (with_approval_changed(lambda node: node["approval"].pop("name")), "workflow flow, node gate, approval: missing: name"),
+    (with_approval_changed(lambda node: node.update(approval="approve")), "workflow flow, node gate, approval: expected a mapping, got 'approve'"),
+    (with_approval_changed(lambda node: node.update(extra_data={"cxpe_version": "9.0.101.02"})),
+     "workflow flow, node gate: an approval takes no extra data"),
+    (with_approval_changed(lambda node: node["approval"].update(timeout=-1)), "workflow flow, node gate: the timeout -1 is not a number of seconds (0: none)"),
+    (with_approval_changed(lambda node: node["approval"].update(timeout="4h")),
+     "workflow flow, node gate: the timeout '4h' is not a number of seconds (0: none)"),
+    (with_approval_changed(lambda node: node["approval"].update(timeout=1.5)),
+     "workflow flow, node gate: the timeout 1.5 is not a number of seconds (0: none)"),
+    (with_approval_changed(lambda node: node["approval"].update(timeout=True)),
+     "workflow flow, node gate: the timeout True is not a number of seconds (0: none)"),
+    (with_approval_changed(lambda node: node.update(success=["end"])), "workflow flow, node gate: no node is named end"),
 ])
 def test_workflows_the_filter_refuses(data, message):
     with pytest.raises(AnsibleFilterError, match="^%s$" % re.escape(message)):
