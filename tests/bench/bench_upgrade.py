@@ -31,7 +31,7 @@ import time
 import yaml
 from bench_bluegreen import ROOT
 
-sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "integration")]
+sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "integration"), os.path.join(ROOT, "tests", "unit", "support")]
 from conftest import start_prometheus, start_simulator
 from playbook_support import ANSIBLE_PLAYBOOK, COLLECTIONS
 
