@@ -40,8 +40,7 @@ from bench_bluegreen import ROOT, TIME_SCALE, ansible_env, run_play, task_result
 
 # The simulator and Prometheus of the tests, the workload and the counters of the integration tests,
 # and the module's own reading of EndpointSlices.
-sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "integration"), os.path.join(ROOT, "tests", "unit", "support"),
-                 os.path.join(ROOT, "build", "collections")]
+sys.path[:0] = [os.path.join(ROOT, *parts) for parts in (("tests",), ("tests", "integration"), ("tests", "unit", "support"), ("build", "collections"))]
 from ansible_collections.cxpe.rollout.plugins.module_utils.routers import ready_endpoint_pods
 from bluegreen_support import WRITE_VERBS, new_namespace, traffic_totals
 from conftest import start_prometheus, start_simulator
