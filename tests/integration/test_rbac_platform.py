@@ -16,7 +16,8 @@ strategies:
   allows and no other rule of the grant does, which is allowed with it, and refused (403) once the ClusterRole, or the
   Role of the request's namespace, is applied without that rule (replayed as the account).
 
-The rbac playbook applied again in check mode changes nothing, and reports the objects of a namespace still to make.
+The standalone preflight, backup and platform_status playbooks run under the same grant. The rbac playbook applied
+again in check mode changes nothing, and reports the objects of a namespace still to make.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -116,6 +117,18 @@ def test_check_mode_for_an_account_in_a_namespace_still_to_make_reports_it_and_w
     assert "Would also create, in namespaces that do not exist yet: ServiceAccount automation/%s" % ACCOUNT in result.stdout
     assert simulator.kubectl("get", "namespace", "automation", check=False).returncode != 0
     assert simulator.kubectl("get", "clusterrolebinding", PLATFORM, "-o", "jsonpath={.metadata.resourceVersion}").stdout == before
+
+
+def test_the_standalone_preflight_backup_and_status_playbooks_run_under_the_grant(audited):
+    _simulator, env, _run, _summary, events, workdir = audited
+    groups = json.dumps({"cxpe_groups": GROUPS, "platform_status_groups": GROUPS, "cxpe_version": RUNNING,
+                         "backup_dir": str(workdir / "standalone-backups")})
+    for playbook in ("cxpe.rollout.preflight", "cxpe.rollout.backup", "cxpe.rollout.platform_status"):
+        result, counts = run_playbook(env, playbook, "-e", groups)
+        assert result.returncode == 0 and counts["failed"] == 0, playbook + result.stdout[-4000:] + result.stderr
+    assert glob.glob(str(workdir / "standalone-backups" / "*" / "localhost.yml"))
+    later = account_events(workdir / "audit.log")[len(events):]
+    assert later and not refused(later)
 
 
 def test_the_guide_shows_the_platform_rules():
