@@ -98,10 +98,14 @@ def only(pattern):
     return found[0]
 
 
-def main(directory):
-    page = only(os.path.join(directory, "*-report.html"))
+def run_files(directory):
+    """(the path of the report, the summary) of the one run whose files `directory` holds."""
     with open(only(os.path.join(directory, "*-summary.json")), encoding="utf-8") as handle:
-        summary = json.load(handle)
+        return only(os.path.join(directory, "*-report.html")), json.load(handle)
+
+
+def main(directory):
+    page, summary = run_files(directory)
     screenshot = page[:-len(".html")] + ".png"
     seen = look_at(page, screenshot)
     problems = shortcomings(seen, summary)

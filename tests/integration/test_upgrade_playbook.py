@@ -192,10 +192,8 @@ def only(paths, what):
 
 def test_the_run_report_draws_each_upgraded_service_in_a_browser(platform):
     _units, _inventory, workdir = platform
-    reports = reports_of(workdir, "9.0.101.02")
-    page = only(glob.glob(os.path.join(reports, "*-report.html")), "runs after the upgrade test")
-    with open(only(glob.glob(os.path.join(reports, "*-summary.json")), "the run's summary"), encoding="utf-8") as handle:
-        summary = json.load(handle)
+    # The upgrade test's run.
+    page, summary = report_in_browser.run_files(reports_of(workdir, "9.0.101.02"))
     os.makedirs(ARTIFACTS, exist_ok=True)
     screenshot = os.path.join(ARTIFACTS, "rollout-report.png")
     seen = report_in_browser.look_at(page, screenshot)
