@@ -1,6 +1,7 @@
 """Discovery documents: /version, /api, /apis, the per-group-version resource lists, the
-aggregated discovery form (apidiscovery.k8s.io/v2) kubectl asks for first, and the OpenAPI v3
-index kubectl reads to learn that the server validates fields itself (``fieldValidation``).
+aggregated discovery form (apidiscovery.k8s.io/v2) kubectl asks for first, the OpenAPI v3
+index kubectl reads to learn that the server validates fields itself (``fieldValidation``), and
+the OpenAPI v2 document older kubectl versions read before they validate or apply a manifest.
 """
 
 import hashlib
@@ -144,6 +145,62 @@ def wants_aggregated(media_ranges):
     """Whether the parsed Accept header asks for aggregated discovery v2 (clients list it before plain JSON)."""
     wanted = {"g": "apidiscovery.k8s.io", "v": "v2", "as": "APIGroupDiscoveryList"}
     return any(all(params.get(k) == v for k, v in wanted.items()) for _, params in media_ranges)
+
+
+# ---------------------------------------------------------------- OpenAPI v2
+
+# The forms of /openapi/v2, as the real handler offers them: JSON, and gnostic's openapi_v2.Document in protobuf
+# under two names; kubectl before 1.27 asks for the older one, answered under the newer.
+_OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+_OPENAPI_V2_FORMS = (("application/json", "application/json"),
+                     ("application/com.github.proto-openapi.spec.v2@v1.0+protobuf", _OPENAPI_V2_PROTOBUF),
+                     (_OPENAPI_V2_PROTOBUF, _OPENAPI_V2_PROTOBUF))
+_LENGTH_DELIMITED = 2
+
+
+def openapi_v2():
+    """The Swagger 2.0 document of /openapi/v2. kubectl before 1.27 (Debian's is 1.20) reads it for every
+    command that validates or applies a manifest, and fails when the server does not serve it. Like the v3
+    documents it defines no kind: for a group-version-kind without a definition kubectl validates nothing
+    itself (the server does) and computes apply patches from its built-in types."""
+    return {"swagger": "2.0", "info": {"title": "Kubernetes", "version": GIT_VERSION}, "paths": {}, "definitions": {}}
+
+
+def openapi_v2_protobuf(document):
+    """``document`` (from openapi_v2) as the protobuf openapi_v2.Document: swagger (field 1), info (2: title 1,
+    version 2), paths (8) and definitions (9), the last two empty."""
+    info = _string_field(1, document["info"]["title"]) + _string_field(2, document["info"]["version"])
+    return (_string_field(1, document["swagger"]) + _bytes_field(2, info)
+            + _bytes_field(8, b"") + _bytes_field(9, b""))
+
+
+def _bytes_field(number, payload):
+    return _varint(number << 3 | _LENGTH_DELIMITED) + _varint(len(payload)) + payload
+
+
+def _string_field(number, text):
+    return _bytes_field(number, text.encode("utf-8"))
+
+
+def _varint(value):
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def openapi_v2_content_type(media_ranges):
+    """The content type /openapi/v2 answers an Accept header with: the first of its forms that a range (in the
+    order given, wildcards included) accepts; None when none does (406). No Accept header accepts anything."""
+    for media_range, _ in media_ranges or [("*/*", {})]:
+        kind, _, subtype = media_range.partition("/")
+        for offered, answered in _OPENAPI_V2_FORMS:
+            offered_kind, _, offered_subtype = offered.partition("/")
+            if kind in (offered_kind, "*") and subtype in (offered_subtype, "*"):
+                return answered
+    return None
 
 
 # ---------------------------------------------------------------- OpenAPI v3

@@ -270,6 +270,7 @@ class Api:
             "/version": lambda _: Response(200, discovery.version()),
             "/api": lambda request: self._discovery_root(request, core=True),
             "/apis": lambda request: self._discovery_root(request, core=False),
+            "/openapi/v2": self._openapi_v2,
             "/openapi/v3": lambda _: Response(200, discovery.openapi_index()),
             "/metrics": lambda _: Response(200, self.metrics.exposition(), metrics.CONTENT_TYPE),
         }
@@ -328,6 +329,15 @@ class Api:
         if len(parts) == 3 and parts[0] == "apis":
             return discovery.resource_list(parts[1], parts[2])
         return None
+
+    @staticmethod
+    def _openapi_v2(request):
+        content_type = discovery.openapi_v2_content_type(request.media_ranges if request.headers.get("accept") else [])
+        if content_type is None:
+            return Response(406, b"", "text/plain; charset=utf-8", {"Vary": "Accept"})
+        document = discovery.openapi_v2()
+        body = document if content_type == JSON else discovery.openapi_v2_protobuf(document)
+        return Response(200, body, content_type, {"Vary": "Accept"})
 
     @staticmethod
     def _openapi_document(group_version_path):
