@@ -16,6 +16,7 @@ import urllib.request
 
 import pytest
 import yaml
+from kubectl_support import kubectl_env
 from port_support import free_port
 from xdist.scheduler import LoadFileScheduling
 
@@ -93,7 +94,7 @@ class Simulator(ServerProcess):
         # With --tls the API (not the metrics endpoint) is served over HTTPS.
         self.api_url = f"{'https' if '--tls' in extra_args else 'http'}://127.0.0.1:{api_port}"
         self.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
-        self.env = dict(os.environ, KUBECONFIG=self.kubeconfig, K8S_AUTH_KUBECONFIG=self.kubeconfig)
+        self.env = kubectl_env(self.kubeconfig, KUBECONFIG=self.kubeconfig, K8S_AUTH_KUBECONFIG=self.kubeconfig)
         command = [
             kubesim_command(), "serve", "--port", str(api_port), "--metrics-port", str(metrics_port),
             "--kubeconfig", self.kubeconfig, "--time-scale", str(time_scale), "--nodes", str(nodes), *extra_args,

@@ -28,6 +28,8 @@ import yaml
 from bench_api import start_simulator
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "support"))
+from kubectl_support import kubectl_env
 NAMESPACE = "bench"
 SERVICE = "web"
 TIME_SCALE = 50
@@ -48,7 +50,7 @@ def workload(color):
 def kubectl(kubeconfig, *args, stdin=None, timeout=KUBECTL_TIMEOUT):
     """Run the real kubectl against the simulator; the CompletedProcess (CalledProcessError when it fails)."""
     return subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], input=stdin, text=True, check=True,
-                          capture_output=True, timeout=timeout)
+                          capture_output=True, timeout=timeout, env=kubectl_env(kubeconfig))
 
 
 def deploy(kubeconfig):

@@ -34,7 +34,7 @@ class Account:
     def kubectl(self, *args, stdin=None):
         """The real kubectl as this account (its namespace by default); returns the CompletedProcess."""
         return subprocess.run(["kubectl", "--kubeconfig", self.kubeconfig, *args], input=stdin, capture_output=True, text=True,
-                              timeout=60, check=False)
+                              timeout=60, check=False, env=self.simulator.env)
 
     def client(self, retries=None):
         configuration = kubernetes.client.Configuration()

@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from kubectl_support import kubectl_env
 from traffic_support import apply, new_namespace
 from workload_support import deployment, rollout_status
 
@@ -46,7 +47,8 @@ def kubeconfig_variant(simulator, tmp_path, name, change):
 
 
 def kubectl(kubeconfig, *args):
-    return subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], capture_output=True, text=True, timeout=60, check=False,
+                          env=kubectl_env(kubeconfig))
 
 
 def k8s_info_play(tmp_path, kubeconfig, namespace):
