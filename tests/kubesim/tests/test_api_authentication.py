@@ -102,6 +102,11 @@ def test_kubectl_create_token_authenticates_as_the_service_account(rbac_kubesim,
     assert server_error(denied) == (
         f'Error from server (Forbidden): pods is forbidden: {denial(f"system:serviceaccount:{namespace}:robot", "list", "pods", namespace=namespace)}')
 
+    # kubectl 1.27 sends a null expirationSeconds when no --duration is given: unset, so defaulted.
+    status, body = http(rbac_kubesim, "POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/robot/token",
+                        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": None}},
+                        headers=bearer(admin_token(rbac_kubesim)))
+    assert (status, body["spec"]["expirationSeconds"]) == (201, 3600)
     short = rbac_kubesim.kubectl("create", "token", "robot", "-n", namespace, "--duration=5m", check=False)
     assert "spec.expirationSeconds: Invalid value: 300: may not specify a duration less than 10 minutes" in short.stderr
     missing = rbac_kubesim.kubectl("create", "token", "nobody", "-n", namespace, check=False)

@@ -97,7 +97,10 @@ class ServiceAccountTokens:
         if not isinstance(spec, dict):
             raise BadRequest("TokenRequest in version \"v1\" cannot be handled as a TokenRequest: spec must be an object")
         audiences = list(spec.get("audiences") or API_AUDIENCES)
-        expiration = spec.get("expirationSeconds", DEFAULT_EXPIRATION_SECONDS)
+        # A pointer field: null (kubectl 1.27 sends it when --duration is not given) is unset, and defaulted.
+        expiration = spec.get("expirationSeconds")
+        if expiration is None:
+            expiration = DEFAULT_EXPIRATION_SECONDS
         if isinstance(expiration, bool) or not isinstance(expiration, int):
             raise BadRequest(f"TokenRequest in version \"v1\" cannot be handled as a TokenRequest: spec.expirationSeconds: {expiration!r} is not an int64")
         if expiration < MINIMUM_EXPIRATION_SECONDS:
