@@ -79,8 +79,20 @@ collection: venv
 ensure = command -v $(1) >/dev/null || { $(APT_GET) install -y --no-install-recommends $(2) \
 	|| { $(APT_GET) update && $(APT_GET) install -y --no-install-recommends $(2); }; }
 
+# kubectl 1.28 or later: the first whose `auth whoami` uses the API the
+# simulator serves (authentication.k8s.io/v1); 1.28 to 1.33 pass kubesim's
+# tests. Kubernetes itself supports one minor version either side of a server's
+# (v1.32 here). It comes from the `kubectl` package of an apt repository that
+# has it (pkgs.k8s.io, Google Cloud's), not from Debian's kubernetes-client:
+# bookworm's is 1.20, which creates PodDisruptionBudgets in policy/v1beta1.
+KUBECTL_OLDEST_MINOR := 28
+KUBECTL_WANTED := kubectl 1.$(KUBECTL_OLDEST_MINOR) or later is needed on the PATH: the kubectl package of \
+	https://pkgs.k8s.io/core:/stable:/v1.32/deb/ (https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/)
 kubectl:
-	$(call ensure,kubectl,kubernetes-client)
+	$(call ensure,kubectl,kubectl) || { echo "make: no kubectl, and no apt repository here has one. $(KUBECTL_WANTED)" >&2; exit 1; }
+	minor=$$(kubectl version --client -o json | sed -n 's/^ *"minor": *"\([0-9]*\).*/\1/p' | head -n 1); \
+	test "$${minor:-0}" -ge $(KUBECTL_OLDEST_MINOR) \
+		|| { echo "make: kubectl 1.$$minor is too old for the simulator's Kubernetes v1.32. $(KUBECTL_WANTED)" >&2; exit 1; }
 
 prometheus:
 	$(call ensure,prometheus,prometheus)
