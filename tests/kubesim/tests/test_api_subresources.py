@@ -46,14 +46,29 @@ def test_status_update_leaves_spec_alone_and_main_update_leaves_status_alone(sha
     namespace = new_namespace(shared_kubesim, request.node.name)
     apps.create_namespaced_deployment(namespace, deployment("web", replicas=0))
     path = f"/apis/apps/v1/namespaces/{namespace}/deployments/web"
-    current = http(shared_kubesim, "GET", path)[1]
-    current["spec"]["replicas"] = 7
-    current["status"] = dict(current.get("status") or {}, collisionCount=4)
-    status, written = http(shared_kubesim, "PUT", f"{path}/status", body=current)
+
+    def put(target, change):
+        """Read, change and write the Deployment again until no controller's write came in between (409)."""
+        for _ in range(10):
+            current = http(shared_kubesim, "GET", path)[1]
+            change(current)
+            status, written = http(shared_kubesim, "PUT", target, body=current)
+            if status != 409:
+                return status, written
+        raise AssertionError("the Deployment kept changing under the test")
+
+    def spec_and_status(deployment_):
+        deployment_["spec"]["replicas"] = 7
+        deployment_["status"] = dict(deployment_.get("status") or {}, collisionCount=4)
+
+    status, written = put(f"{path}/status", spec_and_status)
     assert status == 200 and written["spec"]["replicas"] == 0 and written["status"]["collisionCount"] == 4
-    written["status"]["collisionCount"] = 9
-    written["metadata"]["labels"]["changed"] = "yes"
-    status, updated = http(shared_kubesim, "PUT", path, body=written)
+
+    def labels_and_status(deployment_):
+        deployment_["status"]["collisionCount"] = 9
+        deployment_["metadata"]["labels"]["changed"] = "yes"
+
+    status, updated = put(path, labels_and_status)
     assert status == 200 and updated["status"]["collisionCount"] == 4 and updated["metadata"]["labels"]["changed"] == "yes"
 
 
