@@ -159,6 +159,7 @@ services:
       sample: {app.kubernetes.io/name: gws-chat, cxpe.io/color: blue}
 """
 
+from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import Cluster, ClusterError
 from ansible_collections.cxpe.rollout.plugins.module_utils.status import (
     platform_status,
 )
@@ -178,14 +179,6 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions imp
     CoreException,
 )
 
-try:
-    from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
-    from urllib3.exceptions import HTTPError
-except ImportError:
-    # AnsibleK8SModule reports the missing kubernetes library; these names
-    # only need to exist for the except clause below.
-    DynamicApiError = ResourceNotFoundError = HTTPError = CoreException
-
 
 def argument_spec():
     spec = dict(AUTH_ARG_SPEC)
@@ -196,24 +189,22 @@ def argument_spec():
     return spec
 
 
-def read_namespaces(client, namespaces, label_selectors):
-    deployments_api = client.resource("Deployment", "apps/v1")
-    services_api = client.resource("Service", "v1")
-    selector = ",".join(label_selectors)
+def read_namespaces(cluster, namespaces, label_selectors):
+    selector = ",".join(label_selectors) or None
     deployments, services = {}, {}
     for namespace in namespaces:
-        deployments[namespace] = client.get(deployments_api, namespace=namespace, label_selector=selector).to_dict()["items"]
-        services[namespace] = client.get(services_api, namespace=namespace).to_dict()["items"]
+        deployments[namespace] = cluster.list("apps/v1", "Deployment", namespace, label_selector=selector)[0]
+        services[namespace] = cluster.list("v1", "Service", namespace)[0]
     return deployments, services
 
 
 def main():
     module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
     try:
-        client = get_api_client(module)
-        deployments, services = read_namespaces(client, module.params["namespaces"], module.params["label_selectors"])
-    except (CoreException, DynamicApiError, ResourceNotFoundError, HTTPError) as error:
-        module.fail_from_exception(error)
+        deployments, services = read_namespaces(Cluster(get_api_client(module).client), module.params["namespaces"],
+                                                module.params["label_selectors"])
+    except (ClusterError, CoreException) as error:
+        module.fail_json(msg="%s" % error)
     module.exit_json(changed=False, **platform_status(deployments, services))
 
 

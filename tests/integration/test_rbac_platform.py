@@ -16,8 +16,9 @@ strategies:
   allows and no other rule of the grant does, which is allowed with it, and refused (403) once the ClusterRole, or the
   Role of the request's namespace, is applied without that rule (replayed as the account).
 
-The standalone preflight, backup, platform_status and report playbooks run under the same grant. The rbac playbook
-applied again in check mode changes nothing, and reports the objects of a namespace still to make.
+The standalone preflight, backup, platform_status, rollout_status and report playbooks run under the same grant,
+restricted to the groups by cxpe_groups. The rbac playbook applied again in check mode changes nothing, and reports the
+objects of a namespace still to make.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -119,19 +120,30 @@ def test_check_mode_for_an_account_in_a_namespace_still_to_make_reports_it_and_w
     assert simulator.kubectl("get", "clusterrolebinding", PLATFORM, "-o", "jsonpath={.metadata.resourceVersion}").stdout == before
 
 
-def test_the_standalone_preflight_backup_status_and_report_playbooks_run_under_the_grant(audited):
-    _simulator, env, _run, _summary, events, workdir = audited
-    groups = json.dumps({"cxpe_groups": GROUPS, "platform_status_groups": GROUPS, "cxpe_report_groups": GROUPS, "cxpe_version": RUNNING,
-                         "backup_dir": str(workdir / "standalone-backups"), "cxpe_report_dest": str(workdir / "standalone-report.html")})
-    for playbook in ("cxpe.rollout.preflight", "cxpe.rollout.backup", "cxpe.rollout.platform_status", "cxpe.rollout.report"):
+def test_the_standalone_preflight_backup_status_and_report_playbooks_run_under_the_grant_restricted_by_cxpe_groups(audited):
+    _simulator, env, _run, _summary, _events, workdir = audited
+    before = len(account_events(workdir / "audit.log"))
+    # cxpe_groups alone restricts each of them: a read in a namespace of another group would be refused.
+    groups = json.dumps({"cxpe_groups": GROUPS, "cxpe_version": RUNNING, "backup_dir": str(workdir / "standalone-backups"),
+                         "cxpe_report_dest": str(workdir / "standalone-report.html")})
+    for playbook in ("cxpe.rollout.preflight", "cxpe.rollout.backup", "cxpe.rollout.platform_status", "cxpe.rollout.rollout_status",
+                     "cxpe.rollout.report"):
         result, counts = run_playbook(env, playbook, "-e", groups)
         assert result.returncode == 0 and counts["failed"] == 0, playbook + result.stdout[-4000:] + result.stderr
         # The report rescues a unit whose data it cannot read, and would pass without it.
         assert "Keep why the unit has no data" not in result.stdout, playbook + result.stdout[-4000:]
     assert glob.glob(str(workdir / "standalone-backups" / "*" / "localhost.yml"))
     assert (workdir / "standalone-report.html").stat().st_size > 0
-    later = account_events(workdir / "audit.log")[len(events):]
+    later = account_events(workdir / "audit.log")[before:]
     assert later and not refused(later)
+
+
+def test_a_status_of_a_group_outside_the_grant_fails_naming_the_refused_read(audited):
+    _simulator, env, _run, _summary, _events, _workdir = audited
+    result, _counts = run_playbook(env, "cxpe.rollout.platform_status", "-e", json.dumps({"cxpe_groups": ["gauth"]}))
+    assert result.returncode != 0
+    assert ('cannot list Deployments in gauth: deployments.apps is forbidden: User \\"system:serviceaccount:%s:%s\\" cannot list'
+            % (ACCOUNT_NAMESPACE, ACCOUNT)) in result.stdout, result.stdout[-3000:]
 
 
 def test_the_guide_shows_the_platform_rules():
