@@ -67,13 +67,17 @@ def test_a_token_the_server_did_not_issue_is_unauthorized_and_no_token_is_anonym
     # kubectl's message depends on where the 401 comes from. With nothing cached for the server, it comes from
     # discovery, which kubectl 1.27 and later report with client-go's generic text; with the server's discovery cached
     # (or from kubectl before 1.27), it comes from the request itself and kubectl shows the Status's message.
-    cache = {"env": kubectl_env(str(tmp_path / "forged"))}
-    cold = subprocess.run(["kubectl", "--kubeconfig", str(tmp_path / "forged"), "get", "pods"], capture_output=True, text=True, check=False, **cache)
+    env = kubectl_env(str(tmp_path / "forged"))  # a discovery cache of this test's own, empty at first
+
+    def get_pods(kubeconfig):
+        return subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "get", "pods"], capture_output=True, text=True, check=False, env=env)
+
+    cold = get_pods(str(tmp_path / "forged"))
     assert cold.returncode == 1
     assert cold.stderr.splitlines()[-1] in ("error: You must be logged in to the server (the server has asked for the client to provide credentials)",
                                             "error: You must be logged in to the server (Unauthorized)")
-    subprocess.run(["kubectl", "--kubeconfig", rbac_kubesim.kubeconfig, "get", "pods"], capture_output=True, check=True, **cache)
-    warm = subprocess.run(["kubectl", "--kubeconfig", str(tmp_path / "forged"), "get", "pods"], capture_output=True, text=True, check=False, **cache)
+    assert get_pods(rbac_kubesim.kubeconfig).returncode == 0
+    warm = get_pods(str(tmp_path / "forged"))
     assert (warm.returncode, warm.stderr.splitlines()[-1]) == (1, "error: You must be logged in to the server (Unauthorized)")
 
 

@@ -8,6 +8,7 @@ import hashlib
 import json
 
 from .. import resources
+from .protobuf import length_delimited
 
 GIT_VERSION = "v1.32.4"
 AGGREGATED_MEDIA_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
@@ -155,7 +156,6 @@ _OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protob
 _OPENAPI_V2_FORMS = (("application/json", "application/json"),
                      ("application/com.github.proto-openapi.spec.v2@v1.0+protobuf", _OPENAPI_V2_PROTOBUF),
                      (_OPENAPI_V2_PROTOBUF, _OPENAPI_V2_PROTOBUF))
-_LENGTH_DELIMITED = 2
 
 
 def openapi_v2():
@@ -169,32 +169,14 @@ def openapi_v2():
 def openapi_v2_protobuf(document):
     """``document`` (from openapi_v2) as the protobuf openapi_v2.Document: swagger (field 1), info (2: title 1,
     version 2), paths (8) and definitions (9), the last two empty."""
-    info = _string_field(1, document["info"]["title"]) + _string_field(2, document["info"]["version"])
-    return (_string_field(1, document["swagger"]) + _bytes_field(2, info)
-            + _bytes_field(8, b"") + _bytes_field(9, b""))
-
-
-def _bytes_field(number, payload):
-    return _varint(number << 3 | _LENGTH_DELIMITED) + _varint(len(payload)) + payload
-
-
-def _string_field(number, text):
-    return _bytes_field(number, text.encode("utf-8"))
-
-
-def _varint(value):
-    out = bytearray()
-    while True:
-        low, value = value & 0x7F, value >> 7
-        out.append(low | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
+    info = length_delimited(1, document["info"]["title"]) + length_delimited(2, document["info"]["version"])
+    return length_delimited(1, document["swagger"]) + length_delimited(2, info) + length_delimited(8, b"") + length_delimited(9, b"")
 
 
 def openapi_v2_content_type(media_ranges):
     """The content type /openapi/v2 answers an Accept header with: the first of its forms that a range (in the
-    order given, wildcards included) accepts; None when none does (406). No Accept header accepts anything."""
-    for media_range, _ in media_ranges or [("*/*", {})]:
+    order given, wildcards included) accepts; None when none does (406)."""
+    for media_range, _ in media_ranges:
         kind, _, subtype = media_range.partition("/")
         for offered, answered in _OPENAPI_V2_FORMS:
             offered_kind, _, offered_subtype = offered.partition("/")

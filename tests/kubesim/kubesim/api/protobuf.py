@@ -6,6 +6,7 @@ A body is the magic ``k8s\\0`` followed by a ``runtime.Unknown`` envelope holdin
 object's own message. This decoder knows the messages of the kinds those commands create, by the
 field numbers of the Kubernetes API's protobuf definitions, and turns them into the JSON form.
 Zero values of fields that are not pointers (and so always sent) are dropped, as JSON omits them.
+``length_delimited`` writes the one field form an answer of the server needs (/openapi/v2).
 """
 
 import base64
@@ -193,6 +194,22 @@ def _varint(data, position):
         if not byte & 0x80:
             return result, position
         shift += 7
+
+
+def _encoded_varint(value):
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def length_delimited(number, payload):
+    """Field `number` of a message holding `payload` (bytes, a str in UTF-8, or an encoded message)."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    return _encoded_varint(number << 3 | _BYTES) + _encoded_varint(len(payload)) + payload
 
 
 def _wire_fields(data):

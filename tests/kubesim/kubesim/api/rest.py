@@ -332,7 +332,8 @@ class Api:
 
     @staticmethod
     def _openapi_v2(request):
-        content_type = discovery.openapi_v2_content_type(request.media_ranges if request.headers.get("accept") else [])
+        # A request without an Accept header takes any form.
+        content_type = discovery.openapi_v2_content_type(parse_accept(request.headers.get("accept") or "*/*"))
         if content_type is None:
             return Response(406, b"", "text/plain; charset=utf-8", {"Vary": "Accept"})
         document = discovery.openapi_v2()
