@@ -159,15 +159,13 @@ services:
       sample: {app.kubernetes.io/name: gws-chat, cxpe.io/color: blue}
 """
 
+from ansible_collections.cxpe.rollout.plugins.module_utils.args_common import argument_spec
 from ansible_collections.cxpe.rollout.plugins.module_utils.cluster import Cluster, ClusterError
 from ansible_collections.cxpe.rollout.plugins.module_utils.status import (
     platform_status,
 )
 from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import (
     AnsibleModule,
-)
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import (
-    AUTH_ARG_SPEC,
 )
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import (
     get_api_client,
@@ -180,15 +178,6 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions imp
 )
 
 
-def argument_spec():
-    spec = dict(AUTH_ARG_SPEC)
-    spec.update(
-        namespaces=dict(type="list", elements="str", required=True),
-        label_selectors=dict(type="list", elements="str", default=[]),
-    )
-    return spec
-
-
 def read_namespaces(cluster, namespaces, label_selectors):
     selector = ",".join(label_selectors) or None
     deployments, services = {}, {}
@@ -199,7 +188,11 @@ def read_namespaces(cluster, namespaces, label_selectors):
 
 
 def main():
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleK8SModule(
+        module_class=AnsibleModule, supports_check_mode=True,
+        argument_spec=argument_spec(namespaces={"type": "list", "elements": "str", "required": True},
+                                    label_selectors={"type": "list", "elements": "str", "default": []}),
+    )
     try:
         deployments, services = read_namespaces(Cluster(get_api_client(module).client), module.params["namespaces"],
                                                 module.params["label_selectors"])
